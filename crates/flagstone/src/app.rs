@@ -1,0 +1,208 @@
+//! The [`App`] builder: configuration in, a served router out.
+//!
+//! ```no_run
+//! use flagstone::prelude::*;
+//!
+//! #[tokio::main]
+//! async fn main() -> flagstone::Result<()> {
+//!     App::from_config()?                                      // files + env, validated
+//!         .routes(Router::new().route("/ping", get(|| async { "pong" })))  // under /api/v1
+//!         .run()                                               // binds server.host:server.port
+//!         .await
+//! }
+//! ```
+//!
+//! The assembled router serves, outside the API prefix, `GET /health/live`,
+//! `GET /health/ready` and `GET /metrics`; everything under the prefix is the app's.
+//! Unknown routes answer a 404 problem, wrong methods a 405 problem.
+//!
+//! `run` stops on SIGINT or SIGTERM: it stops accepting connections at once, lets
+//! in-flight requests finish for up to `server.shutdown_grace`, then returns `Ok(())`.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use axum::{Extension, Router, http::HeaderValue, response::IntoResponse, routing::get};
+use tokio::net::TcpListener;
+
+use crate::{
+    Config, Error, Result,
+    error::{JsonProblemRenderer, ProblemRenderer},
+    health::{self, Readiness},
+    http::apply,
+    telemetry::{self, Metrics},
+};
+
+/// Builds and serves a Flagstone app.
+pub struct App {
+    config: Config,
+    api: Router,
+    root: Router,
+    readiness: Readiness,
+    renderer: Arc<dyn ProblemRenderer>,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl App {
+    /// Loads and validates the configuration ([`Config::load`]) and installs logging.
+    /// Fails with every configuration problem listed.
+    pub fn from_config() -> Result<Self> {
+        let config = Config::load()?;
+        telemetry::init(&config.logging);
+        Ok(Self::new(config))
+    }
+
+    /// An app on an already loaded configuration (tests build one this way). Does not
+    /// install logging; call [`telemetry::init`] for that.
+    pub fn new(config: Config) -> Self {
+        let metrics = config.metrics.enabled.then(|| Arc::new(Metrics::default()));
+        Self {
+            config,
+            api: Router::new(),
+            root: Router::new(),
+            readiness: Readiness::default(),
+            renderer: Arc::new(JsonProblemRenderer),
+            metrics,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Adds routes under the API prefix (`api.prefix`, `/api/v1` by default). Call it as
+    /// often as you like; the routers are merged.
+    pub fn routes(mut self, routes: Router) -> Self {
+        self.api = self.api.merge(routes);
+        self
+    }
+
+    /// Adds routes at the root, outside the API prefix (a docs page, a webhook).
+    pub fn root_routes(mut self, routes: Router) -> Self {
+        self.root = self.root.merge(routes);
+        self
+    }
+
+    /// Wraps the API routes added so far in `layer`, inside the default stack, so it sees
+    /// the request id, the client IP and the rest.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+        L::Service: tower::Service<axum::extract::Request> + Clone + Send + Sync + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Response: IntoResponse + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Error: Into<std::convert::Infallible> + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+    {
+        self.api = self.api.layer(layer);
+        self
+    }
+
+    /// Shares `value` with every API handler, which takes it as `Extension<T>`.
+    pub fn state<T: Clone + Send + Sync + 'static>(self, value: T) -> Self {
+        self.layer(Extension(value))
+    }
+
+    /// Adds a readiness check to `/health/ready`.
+    pub fn readiness_check<F, Fut>(mut self, name: impl Into<String>, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<(), String>> + Send + 'static,
+    {
+        self.readiness.add(name, check);
+        self
+    }
+
+    /// Replaces how errors are rendered (the default is RFC 9457 problem+json).
+    pub fn problem_renderer(mut self, renderer: impl ProblemRenderer) -> Self {
+        self.renderer = Arc::new(renderer);
+        self
+    }
+
+    /// The complete router: health, metrics, the API under its prefix and the fallback,
+    /// all wrapped in the default middleware stack.
+    pub fn into_router(self) -> Router {
+        let prefix = self.config.api.prefix.as_str();
+        let mut router = health::routes(self.readiness).merge(self.root);
+        if let Some(metrics) = &self.metrics {
+            let metrics = metrics.clone();
+            router = router.route(
+                &self.config.metrics.path,
+                get(move || async move {
+                    let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
+                    ([(axum::http::header::CONTENT_TYPE, content_type)], metrics.render())
+                }),
+            );
+        }
+        router = if prefix.is_empty() { router.merge(self.api) } else { router.nest(prefix, self.api) };
+        let router = router.fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
+            Error::not_found(format!("no route for {method} {}", uri.path()))
+        });
+        apply(router, &self.config, self.renderer, self.metrics)
+    }
+
+    /// Binds `server.host:server.port`, prints the URL, and serves until SIGINT or SIGTERM.
+    pub async fn run(self) -> Result<()> {
+        let address = format!("{}:{}", self.config.server.host, self.config.server.port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .map_err(|e| Error::internal(std::io::Error::new(e.kind(), format!("cannot listen on {address}: {e}"))))?;
+        let local = listener.local_addr()?;
+        println!("{} listening on http://{local} ({} profile)", env!("CARGO_PKG_NAME"), self.config.profile);
+        self.serve(listener, shutdown_signal()).await
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then drains in-flight requests for up
+    /// to `server.shutdown_grace`. New connections are refused from the moment `shutdown`
+    /// completes.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let grace = self.config.server.shutdown_grace;
+        let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!(grace = ?grace, "shutting down: draining in-flight requests");
+            let _ = fired_tx.send(());
+        };
+        let make_service = self.into_router().into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(listener, make_service).with_graceful_shutdown(signal).into_future();
+        tokio::pin!(server);
+        tokio::select! {
+            result = &mut server => return result.map_err(Error::from),
+            _ = fired_rx => {}
+        }
+        match tokio::time::timeout(grace, server).await {
+            Ok(result) => result.map_err(Error::from),
+            Err(_) => {
+                tracing::warn!(grace = ?grace, "grace period over: closing the remaining connections");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("config", &self.config).field("readiness", &self.readiness).finish_non_exhaustive()
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,218 @@
+//! The core layer: the per-request work every Flagstone app does, in one service and one
+//! allocation instead of half a dozen stacked layers.
+//!
+//! In order, for each request it
+//! 1. takes a well-formed incoming `x-request-id` or makes one, and stores [`RequestId`];
+//! 2. works out [`ClientIp`] (trusted proxies only);
+//! 3. opens a tracing span (method, matched route, request id, client IP) and counts the
+//!    request in flight;
+//! 4. after the inner service answers, renders any error as a problem — an [`Error`]
+//!    response with the request's id and path, and bare framework rejections (`text/plain`
+//!    or empty 4xx/5xx) in the same shape;
+//! 5. adds the security headers the response does not set itself, echoes the request id,
+//!    records the metrics and logs one line.
+//!
+//! [`Error`]: crate::Error
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use axum::{body::Body, extract::MatchedPath, response::Response};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, header};
+use ipnet::IpNet;
+use tower::{Layer, Service};
+use tracing::Instrument;
+
+use super::{ClientIp, RequestId};
+use crate::{
+    error::{ErrorKind, ErrorParts, Problem, ProblemRenderer},
+    telemetry::Metrics,
+};
+
+/// Settings of the core layer, built once by the app.
+pub(crate) struct CoreSettings {
+    pub(crate) request_id: bool,
+    pub(crate) trace: bool,
+    pub(crate) security_headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) trusted_proxies: Vec<IpNet>,
+    pub(crate) metrics: Option<Arc<Metrics>>,
+    pub(crate) renderer: Arc<dyn ProblemRenderer>,
+    pub(crate) validation_status: StatusCode,
+}
+
+/// Applies [`Core`].
+#[derive(Clone)]
+pub(crate) struct CoreLayer(pub(crate) Arc<CoreSettings>);
+
+impl<S> Layer<S> for CoreLayer {
+    type Service = Core<S>;
+
+    fn layer(&self, inner: S) -> Core<S> {
+        Core { inner, settings: self.0.clone() }
+    }
+}
+
+/// See the module documentation.
+#[derive(Clone)]
+pub(crate) struct Core<S> {
+    inner: S,
+    settings: Arc<CoreSettings>,
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<S> Service<Request<Body>> for Core<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> BoxFuture {
+        let settings = self.settings.clone();
+        // The clone is the one that was not driven to readiness; keep the ready one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+
+        let start = Instant::now();
+        let request_id = settings.request_id.then(|| {
+            let id = RequestId::from_request_or_new(request.headers());
+            request.headers_mut().insert(super::REQUEST_ID_HEADER, id.header_value().clone());
+            request.extensions_mut().insert(id.clone());
+            id
+        });
+        let client_ip = ClientIp::resolve(&request, &settings.trusted_proxies);
+        if let Some(ip) = client_ip {
+            request.extensions_mut().insert(ip);
+        }
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+
+        let span = if settings.trace {
+            tracing::info_span!(
+                "request",
+                method = %method,
+                route = route.as_ref().map_or("unmatched", |r| r.as_str()),
+                request_id = request_id.as_ref().map(RequestId::as_str),
+                client_ip = client_ip.map(|ip| tracing::field::display(ip.0)),
+            )
+        } else {
+            tracing::Span::none()
+        };
+
+        Box::pin(async move {
+            let in_flight = settings.metrics.as_deref().map(Metrics::start);
+            let Ok(mut response) = inner.call(request).instrument(span.clone()).await;
+            if response.status().is_client_error() || response.status().is_server_error() {
+                response =
+                    render_problem(response, &settings, uri.path(), request_id.as_ref()).await;
+            }
+            let headers = response.headers_mut();
+            for (name, value) in &settings.security_headers {
+                if !headers.contains_key(name) {
+                    headers.insert(name.clone(), value.clone());
+                }
+            }
+            if let Some(id) = &request_id {
+                headers.insert(super::REQUEST_ID_HEADER, id.header_value().clone());
+            }
+
+            let status = response.status().as_u16();
+            let latency = start.elapsed();
+            if let Some(metrics) = &settings.metrics {
+                let route = route.as_ref().map_or("unmatched", |r| r.as_str());
+                metrics.record(&method, route, status, latency);
+            }
+            drop(in_flight);
+            if settings.trace {
+                let latency_ms = latency.as_secs_f64() * 1000.0;
+                if status >= 500 {
+                    tracing::warn!(parent: &span, status, latency_ms, "request answered");
+                } else {
+                    tracing::info!(parent: &span, status, latency_ms, "request answered");
+                }
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// Largest body of a framework rejection read back as the problem's detail.
+const MAX_DETAIL_BYTES: usize = 2048;
+
+/// Renders an error response as a problem through the app's renderer, keeping its headers
+/// (`Allow`, `Retry-After`, `WWW-Authenticate`, CORS, ...). Responses that already carry a
+/// JSON (or any non-text) body of their own are left alone.
+async fn render_problem(
+    response: Response,
+    settings: &CoreSettings,
+    path: &str,
+    request_id: Option<&RequestId>,
+) -> Response {
+    let (mut head, body) = response.into_parts();
+    let (parts, status) = match head.extensions.remove::<ErrorParts>() {
+        Some(parts) => {
+            let status = match parts.kind {
+                ErrorKind::Validation => settings.validation_status,
+                kind => kind.status(),
+            };
+            (parts, status)
+        }
+        None if is_bare(&head.headers) => {
+            let detail = match head.status.is_client_error() {
+                true => axum::body::to_bytes(body, MAX_DETAIL_BYTES)
+                    .await
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+                    .filter(|text| !text.trim().is_empty())
+                    .or_else(|| default_detail(head.status).map(str::to_owned)),
+                false => None,
+            };
+            let parts = ErrorParts {
+                kind: ErrorKind::from_status(head.status),
+                detail: detail.map(Into::into),
+                errors: Arc::new([]),
+            };
+            (parts, head.status)
+        }
+        None => return Response::from_parts(head, body),
+    };
+    let problem = Problem::from_parts(&parts, status, path, request_id.map(RequestId::as_str));
+    let mut rendered = settings.renderer.render(&problem);
+    head.headers.remove(header::CONTENT_TYPE);
+    head.headers.remove(header::CONTENT_LENGTH);
+    // The renderer sets only the body's own headers, which were just removed from `head`.
+    rendered.headers_mut().extend(head.headers);
+    rendered
+}
+
+/// An error response with no body of its own worth keeping: empty or `text/plain`.
+fn is_bare(headers: &HeaderMap) -> bool {
+    match headers.get(header::CONTENT_TYPE) {
+        None => true,
+        Some(value) => value.as_bytes().starts_with(b"text/plain"),
+    }
+}
+
+fn default_detail(status: StatusCode) -> Option<&'static str> {
+    Some(match status {
+        StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed here; see the Allow header",
+        StatusCode::REQUEST_TIMEOUT => "the request took too long to answer",
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
+        StatusCode::NOT_FOUND => "no such resource",
+        _ => return None,
+    })
+}

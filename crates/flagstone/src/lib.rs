@@ -1,0 +1,67 @@
+//! Flagstone: production REST backends on axum, with every production concern built in.
+//!
+//! An app is assembled with [`App`]: configuration is loaded and validated at start-up
+//! ([`config`]), every failure becomes an RFC 9457 problem ([`Error`]), and a default
+//! middleware stack ([`http`]) adds request ids, tracing, timeouts, body limits,
+//! compression, CORS, security headers, rate limiting, load shedding and panic catching.
+//!
+//! ```no_run
+//! use flagstone::prelude::*;
+//!
+//! async fn hello() -> &'static str {
+//!     "hello"
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> flagstone::Result<()> {
+//!     App::from_config()?
+//!         .routes(Router::new().route("/hello", get(hello)))
+//!         .run()
+//!         .await
+//! }
+//! ```
+//!
+//! # Modules
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`app`] | the [`App`] builder, router assembly, serving and graceful shutdown |
+//! | [`config`] | layered, typed, validated configuration |
+//! | [`error`] | the [`Error`] type and its `application/problem+json` rendering |
+//! | [`http`] | the middleware stack |
+//! | [`telemetry`] | logging and Prometheus metrics |
+//! | [`health`] | liveness and readiness checks |
+//! | [`testing`] | [`testing::TestApp`], the full stack in-process |
+
+extern crate self as flagstone;
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod telemetry;
+pub mod testing;
+
+pub use app::App;
+pub use config::Config;
+pub use error::{Error, Result};
+
+/// Re-exports of the crates a Flagstone app builds on, so versions always match.
+pub use axum;
+
+/// The names most apps need, in one import.
+pub mod prelude {
+    pub use crate::{
+        App, Config, Error, Result,
+        error::FieldError,
+        health::Readiness,
+    };
+    pub use axum::{
+        Json, Router,
+        extract::{Path, Query, State},
+        http::StatusCode,
+        response::IntoResponse,
+        routing::{delete, get, patch, post, put},
+    };
+}

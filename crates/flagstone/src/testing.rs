@@ -1,0 +1,143 @@
+//! Drive the full stack in-process: no socket, every layer included.
+//!
+//! ```
+//! use flagstone::{config::{Config, Profile}, prelude::*, testing::TestApp};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let app = App::new(Config::defaults(Profile::Test))
+//!     .routes(Router::new().route("/hello", get(|| async { "hello" })));
+//! let app = TestApp::new(app);
+//!
+//! let response = app.get("/api/v1/hello").await;
+//! assert_eq!(response.status(), StatusCode::OK);
+//! assert_eq!(response.text(), "hello");
+//!
+//! let missing = app.get("/nope").await;
+//! assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+//! assert_eq!(missing.json()["code"], "not_found");
+//! # }
+//! ```
+
+use std::net::SocketAddr;
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    extract::ConnectInfo,
+};
+use http::{HeaderMap, Method, Request, StatusCode, header};
+use serde::{Serialize, de::DeserializeOwned};
+use tower::ServiceExt;
+
+use crate::App;
+
+/// An app wrapped for in-process requests. Requests appear to come from `127.0.0.1`
+/// unless sent with [`TestApp::send_from`].
+#[derive(Clone, Debug)]
+pub struct TestApp {
+    router: Router,
+}
+
+impl TestApp {
+    /// Builds the app's complete router.
+    pub fn new(app: App) -> Self {
+        Self { router: app.into_router() }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(Request::get(path).body(Body::empty()).expect("a valid request")).await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.send(Request::delete(path).body(Body::empty()).expect("a valid request")).await
+    }
+
+    /// `POST path` with `body` as JSON.
+    pub async fn post_json(&self, path: &str, body: &impl Serialize) -> TestResponse {
+        self.json(Method::POST, path, body).await
+    }
+
+    /// `PUT path` with `body` as JSON.
+    pub async fn put_json(&self, path: &str, body: &impl Serialize) -> TestResponse {
+        self.json(Method::PUT, path, body).await
+    }
+
+    /// `PATCH path` with `body` as JSON.
+    pub async fn patch_json(&self, path: &str, body: &impl Serialize) -> TestResponse {
+        self.json(Method::PATCH, path, body).await
+    }
+
+    async fn json(&self, method: Method, path: &str, body: &impl Serialize) -> TestResponse {
+        let body = serde_json::to_vec(body).expect("a serializable body");
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .expect("a valid request");
+        self.send(request).await
+    }
+
+    /// Sends any request, from `127.0.0.1`.
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        self.send_from(([127, 0, 0, 1], 40000).into(), request).await
+    }
+
+    /// Sends any request as if from the socket address `peer`.
+    pub async fn send_from(&self, peer: SocketAddr, mut request: Request<Body>) -> TestResponse {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let response = self.router.clone().oneshot(request).await.unwrap_or_else(|e| match e {});
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX).await.expect("a readable body");
+        TestResponse { status: parts.status, headers: parts.headers, body }
+    }
+}
+
+/// A buffered response.
+#[derive(Clone, Debug)]
+pub struct TestResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl TestResponse {
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// All headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// One header as text, if present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+
+    /// The raw body.
+    pub fn bytes(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON; panics with the body when it is not JSON.
+    pub fn json(&self) -> serde_json::Value {
+        self.json_as()
+    }
+
+    /// The body deserialized as `T`; panics with the body when it does not fit.
+    pub fn json_as<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not the expected JSON ({e}): {}", self.text()))
+    }
+}

@@ -1,0 +1,73 @@
+//! The smallest Flagstone app: two hand-written routes on the full default stack.
+//!
+//! Run with `cargo run -p hello`, then:
+//!
+//! ```text
+//! curl 'http://127.0.0.1:3000/api/v1/hello?name=Ada'
+//! curl -X POST http://127.0.0.1:3000/api/v1/greetings \
+//!      -H 'content-type: application/json' -d '{"name": "Ada", "language": "fr"}'
+//! ```
+
+use flagstone::{error::FieldError, prelude::*};
+use serde::{Deserialize, Serialize};
+
+/// The app's routes, mounted under the API prefix (`/api/v1`).
+pub fn routes() -> Router {
+    Router::new().route("/hello", get(hello)).route("/greetings", post(create_greeting))
+}
+
+#[derive(Deserialize)]
+struct HelloQuery {
+    name: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct Greeting {
+    message: String,
+}
+
+/// `GET /hello?name=Ada` → `{"message": "Hello, Ada!"}`.
+async fn hello(Query(query): Query<HelloQuery>) -> Json<Greeting> {
+    let name = query.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or("world");
+    Json(Greeting { message: format!("Hello, {name}!") })
+}
+
+/// The body of `POST /greetings`. Unknown fields are rejected.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewGreeting {
+    name: String,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+const LANGUAGES: [(&str, &str); 3] = [("en", "Hello"), ("fr", "Bonjour"), ("de", "Hallo")];
+
+impl NewGreeting {
+    /// Checks every field and reports every problem at once.
+    fn validate(&self) -> Result<(), Error> {
+        let mut errors = Vec::new();
+        let length = self.name.trim().chars().count();
+        if !(1..=50).contains(&length) {
+            errors.push(FieldError::new("name", "length", "must be 1 to 50 characters"));
+        }
+        if let Some(language) = &self.language {
+            if !LANGUAGES.iter().any(|(code, _)| code == language) {
+                errors.push(FieldError::new("language", "one_of", "must be one of: en, fr, de"));
+            }
+        }
+        match errors.is_empty() {
+            true => Ok(()),
+            false => Err(Error::validation(errors)),
+        }
+    }
+}
+
+/// `POST /greetings` → 201 with the greeting in the requested language.
+async fn create_greeting(Json(body): Json<NewGreeting>) -> Result<(StatusCode, Json<Greeting>), Error> {
+    body.validate()?;
+    let language = body.language.as_deref().unwrap_or("en");
+    let word = LANGUAGES.iter().find(|(code, _)| *code == language).map_or("Hello", |(_, word)| word);
+    let message = format!("{word}, {}!", body.name.trim());
+    Ok((StatusCode::CREATED, Json(Greeting { message })))
+}

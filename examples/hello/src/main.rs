@@ -1,0 +1,8 @@
+//! Run with `cargo run -p hello`.
+
+use flagstone::App;
+
+#[tokio::main]
+async fn main() -> flagstone::Result<()> {
+    App::from_config()?.routes(hello::routes()).run().await
+}
