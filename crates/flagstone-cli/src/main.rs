@@ -1,6 +1,6 @@
 //! The `flagstone` command: scaffolding and inspection for Flagstone apps.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// Scaffolding and inspection for Flagstone apps.
 #[derive(Debug, Parser)]
@@ -8,6 +8,28 @@ use clap::Parser;
 struct Cli {}
 
 fn main() {
-    let _cli = Cli::parse();
-    println!("flagstone {}: no command yet; see `flagstone --help`", env!("CARGO_PKG_VERSION"));
+    Cli::parse();
+    // No subcommands yet: show what there is.
+    let _ = Cli::command().print_help();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn version_and_help_are_answered() {
+        let version = Cli::try_parse_from(["flagstone", "--version"]).unwrap_err();
+        assert_eq!(version.kind(), clap::error::ErrorKind::DisplayVersion);
+        assert!(version.to_string().contains(env!("CARGO_PKG_VERSION")));
+        let help = Cli::try_parse_from(["flagstone", "--help"]).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        let unknown = Cli::try_parse_from(["flagstone", "--nope"]).unwrap_err();
+        assert_eq!(unknown.kind(), clap::error::ErrorKind::UnknownArgument);
+    }
 }

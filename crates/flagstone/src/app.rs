@@ -28,7 +28,7 @@ use crate::{
     Config, Error, Result,
     error::{JsonProblemRenderer, ProblemRenderer},
     health::{self, Readiness},
-    http::apply,
+    http,
     telemetry::{self, Metrics},
 };
 
@@ -40,6 +40,8 @@ pub struct App {
     readiness: Readiness,
     renderer: Arc<dyn ProblemRenderer>,
     metrics: Option<Arc<Metrics>>,
+    /// Shared state added with [`App::state`], applied when the router is built.
+    extensions: Vec<Box<dyn FnOnce(Router) -> Router + Send>>,
 }
 
 impl App {
@@ -62,6 +64,7 @@ impl App {
             readiness: Readiness::default(),
             renderer: Arc::new(JsonProblemRenderer),
             metrics,
+            extensions: Vec::new(),
         }
     }
 
@@ -84,22 +87,27 @@ impl App {
     }
 
     /// Wraps the API routes added so far in `layer`, inside the default stack, so it sees
-    /// the request id, the client IP and the rest.
+    /// the request id, the client IP and the rest. As with [`Router::layer`], routes added
+    /// after this call are not wrapped.
     pub fn layer<L>(mut self, layer: L) -> Self
     where
         L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
         L::Service: tower::Service<axum::extract::Request> + Clone + Send + Sync + 'static,
         <L::Service as tower::Service<axum::extract::Request>>::Response: IntoResponse + 'static,
-        <L::Service as tower::Service<axum::extract::Request>>::Error: Into<std::convert::Infallible> + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Error:
+            Into<std::convert::Infallible> + 'static,
         <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
     {
         self.api = self.api.layer(layer);
         self
     }
 
-    /// Shares `value` with every API handler, which takes it as `Extension<T>`.
-    pub fn state<T: Clone + Send + Sync + 'static>(self, value: T) -> Self {
-        self.layer(Extension(value))
+    /// Shares `value` with every handler — API and root routes, whenever they are added —
+    /// which takes it as `Extension<T>`.
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.extensions
+            .push(Box::new(move |router| router.layer(Extension(value))));
+        self
     }
 
     /// Adds a readiness check to `/health/ready`.
@@ -122,39 +130,63 @@ impl App {
     /// all wrapped in the default middleware stack.
     pub fn into_router(self) -> Router {
         let prefix = self.config.api.prefix.as_str();
-        let mut router = health::routes(self.readiness).merge(self.root);
+        let own = match prefix.is_empty() {
+            true => self.root.merge(self.api),
+            false => self.root.nest(prefix, self.api),
+        };
+        let own = self
+            .extensions
+            .into_iter()
+            .fold(own, |router, extend| extend(router));
+        let own = own.fallback(
+            |method: axum::http::Method, uri: axum::http::Uri| async move {
+                Error::not_found(format!("no route for {method} {}", uri.path()))
+            },
+        );
+        let mut router = health::routes(self.readiness);
         if let Some(metrics) = &self.metrics {
             let metrics = metrics.clone();
             router = router.route(
                 &self.config.metrics.path,
                 get(move || async move {
-                    let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
-                    ([(axum::http::header::CONTENT_TYPE, content_type)], metrics.render())
+                    let content_type =
+                        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
+                    (
+                        [(axum::http::header::CONTENT_TYPE, content_type)],
+                        metrics.render(),
+                    )
                 }),
             );
         }
-        router = if prefix.is_empty() { router.merge(self.api) } else { router.nest(prefix, self.api) };
-        let router = router.fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
-            Error::not_found(format!("no route for {method} {}", uri.path()))
-        });
-        apply(router, &self.config, self.renderer, self.metrics)
+        let router = router.merge(http::limit(own, &self.config));
+        http::wrap(router, &self.config, self.renderer, self.metrics)
     }
 
     /// Binds `server.host:server.port`, prints the URL, and serves until SIGINT or SIGTERM.
     pub async fn run(self) -> Result<()> {
         let address = format!("{}:{}", self.config.server.host, self.config.server.port);
-        let listener = TcpListener::bind(&address)
-            .await
-            .map_err(|e| Error::internal(std::io::Error::new(e.kind(), format!("cannot listen on {address}: {e}"))))?;
+        let listener = TcpListener::bind(&address).await.map_err(|e| {
+            Error::internal(std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {address}: {e}"),
+            ))
+        })?;
         let local = listener.local_addr()?;
-        println!("{} listening on http://{local} ({} profile)", env!("CARGO_PKG_NAME"), self.config.profile);
+        println!(
+            "listening on http://{local} ({} profile)",
+            self.config.profile
+        );
         self.serve(listener, shutdown_signal()).await
     }
 
     /// Serves on `listener` until `shutdown` completes, then drains in-flight requests for up
     /// to `server.shutdown_grace`. New connections are refused from the moment `shutdown`
     /// completes.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
         let grace = self.config.server.shutdown_grace;
         let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
@@ -162,8 +194,12 @@ impl App {
             tracing::info!(grace = ?grace, "shutting down: draining in-flight requests");
             let _ = fired_tx.send(());
         };
-        let make_service = self.into_router().into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(listener, make_service).with_graceful_shutdown(signal).into_future();
+        let make_service = self
+            .into_router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(listener, make_service)
+            .with_graceful_shutdown(signal)
+            .into_future();
         tokio::pin!(server);
         tokio::select! {
             result = &mut server => return result.map_err(Error::from),
@@ -181,7 +217,10 @@ impl App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("config", &self.config).field("readiness", &self.readiness).finish_non_exhaustive()
+        f.debug_struct("App")
+            .field("config", &self.config)
+            .field("readiness", &self.readiness)
+            .finish_non_exhaustive()
     }
 }
 

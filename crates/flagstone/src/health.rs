@@ -41,7 +41,9 @@ pub struct Readiness {
 
 impl std::fmt::Debug for Readiness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.checks.iter().map(|(name, _)| name)).finish()
+        f.debug_list()
+            .entries(self.checks.iter().map(|(name, _)| name))
+            .finish()
     }
 }
 
@@ -64,7 +66,8 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.checks.push((name.into(), Arc::new(move || Box::pin(check()))));
+        self.checks
+            .push((name.into(), Arc::new(move || Box::pin(check()))));
     }
 
     /// Runs every check concurrently, each bounded by [`CHECK_TIMEOUT`].
@@ -74,7 +77,10 @@ impl Readiness {
             .iter()
             .map(|(name, check)| {
                 let future = check();
-                (name.clone(), tokio::spawn(tokio::time::timeout(CHECK_TIMEOUT, future)))
+                (
+                    name.clone(),
+                    tokio::spawn(tokio::time::timeout(CHECK_TIMEOUT, future)),
+                )
             })
             .collect();
         let mut reports = Vec::with_capacity(handles.len());
@@ -86,7 +92,11 @@ impl Readiness {
                 Err(_) => Some("the check panicked".to_owned()),
             };
             let status = if error.is_none() { "up" } else { "down" };
-            reports.push(CheckReport { name, status, error });
+            reports.push(CheckReport {
+                name,
+                status,
+                error,
+            });
         }
         reports
     }
@@ -101,7 +111,10 @@ struct Body {
 /// The `/health/live` and `/health/ready` routes.
 pub(crate) fn routes(readiness: Readiness) -> Router {
     Router::new()
-        .route("/health/live", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
+        .route(
+            "/health/live",
+            get(|| async { Json(serde_json::json!({ "status": "ok" })) }),
+        )
         .route("/health/ready", get(ready))
         .with_state(Arc::new(readiness))
 }
@@ -109,9 +122,22 @@ pub(crate) fn routes(readiness: Readiness) -> Router {
 async fn ready(State(readiness): State<Arc<Readiness>>) -> Response {
     let checks = readiness.run().await;
     if checks.iter().all(|c| c.error.is_none()) {
-        return Json(Body { status: "ready", checks }).into_response();
+        return Json(Body {
+            status: "ready",
+            checks,
+        })
+        .into_response();
     }
-    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(Body { status: "unavailable", checks })).into_response();
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(Body {
+            status: "unavailable",
+            checks,
+        }),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     response
 }

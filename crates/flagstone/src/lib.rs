@@ -52,11 +52,7 @@ pub use axum;
 
 /// The names most apps need, in one import.
 pub mod prelude {
-    pub use crate::{
-        App, Config, Error, Result,
-        error::FieldError,
-        health::Readiness,
-    };
+    pub use crate::{App, Config, Error, Result, error::FieldError, health::Readiness};
     pub use axum::{
         Json, Router,
         extract::{Path, Query, State},

@@ -42,17 +42,29 @@ pub struct TestApp {
 impl TestApp {
     /// Builds the app's complete router.
     pub fn new(app: App) -> Self {
-        Self { router: app.into_router() }
+        Self {
+            router: app.into_router(),
+        }
     }
 
     /// `GET path`.
     pub async fn get(&self, path: &str) -> TestResponse {
-        self.send(Request::get(path).body(Body::empty()).expect("a valid request")).await
+        self.send(
+            Request::get(path)
+                .body(Body::empty())
+                .expect("a valid request"),
+        )
+        .await
     }
 
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> TestResponse {
-        self.send(Request::delete(path).body(Body::empty()).expect("a valid request")).await
+        self.send(
+            Request::delete(path)
+                .body(Body::empty())
+                .expect("a valid request"),
+        )
+        .await
     }
 
     /// `POST path` with `body` as JSON.
@@ -83,16 +95,28 @@ impl TestApp {
 
     /// Sends any request, from `127.0.0.1`.
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        self.send_from(([127, 0, 0, 1], 40000).into(), request).await
+        self.send_from(([127, 0, 0, 1], 40000).into(), request)
+            .await
     }
 
     /// Sends any request as if from the socket address `peer`.
     pub async fn send_from(&self, peer: SocketAddr, mut request: Request<Body>) -> TestResponse {
         request.extensions_mut().insert(ConnectInfo(peer));
-        let response = self.router.clone().oneshot(request).await.unwrap_or_else(|e| match e {});
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|e| match e {});
         let (parts, body) = response.into_parts();
-        let body = axum::body::to_bytes(body, usize::MAX).await.expect("a readable body");
-        TestResponse { status: parts.status, headers: parts.headers, body }
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .expect("a readable body");
+        TestResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
     }
 }
 

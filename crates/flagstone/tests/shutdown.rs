@@ -37,11 +37,21 @@ fn app(grace: &str) -> App {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         "never"
     };
-    App::new(config).routes(Router::new().route("/slow", get(slow)).route("/forever", get(forever)))
+    App::new(config).routes(
+        Router::new()
+            .route("/slow", get(slow))
+            .route("/forever", get(forever)),
+    )
 }
 
 /// Serves `app` on an ephemeral port until the returned sender fires.
-async fn serve(app: App) -> (u16, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<flagstone::Result<()>>) {
+async fn serve(
+    app: App,
+) -> (
+    u16,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<flagstone::Result<()>>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -85,7 +95,10 @@ async fn in_flight_requests_finish_and_new_connections_are_refused() {
     let response = in_flight.await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with("finished"), "{response}");
-    let result = tokio::time::timeout(Duration::from_secs(5), server).await.unwrap().unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(result.is_ok());
 }
 
@@ -96,7 +109,10 @@ async fn requests_still_running_after_the_grace_period_are_cut_off() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     stop.send(()).unwrap();
     let result = tokio::time::timeout(Duration::from_secs(5), server).await;
-    assert!(result.unwrap().unwrap().is_ok(), "serve returns Ok once the grace period is over");
+    assert!(
+        result.unwrap().unwrap().is_ok(),
+        "serve returns Ok once the grace period is over"
+    );
 }
 
 /// Runs in a child process started by [`sigterm_drains_and_exits_cleanly`]: serves on an
@@ -109,13 +125,21 @@ async fn child_server_until_sigterm() {
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("PORT={}", listener.local_addr().unwrap().port());
-    app("5s").serve(listener, flagstone::app::shutdown_signal()).await.unwrap();
+    app("5s")
+        .serve(listener, flagstone::app::shutdown_signal())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn sigterm_drains_and_exits_cleanly() {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_server_until_sigterm", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "child_server_until_sigterm",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(CHILD_ENV, "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -125,20 +149,32 @@ async fn sigterm_drains_and_exits_cleanly() {
     let port: u16 = lines
         .by_ref()
         .map_while(Result::ok)
-        .find_map(|line| line.strip_prefix("PORT=").map(|p| p.trim().parse().unwrap()))
+        .find_map(|line| {
+            line.strip_prefix("PORT=")
+                .map(|p| p.trim().parse().unwrap())
+        })
         .expect("the child prints its port");
     // Keep reading, so the child never writes into a closed pipe.
     let drain = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
 
     let in_flight = request(port, "/api/v1/slow").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
 
     assert_refused(port).await;
     let response = in_flight.await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
-    assert!(status.success(), "the server exits 0 after SIGTERM, got {status}");
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the server exits 0 after SIGTERM, got {status}"
+    );
     drain.join().unwrap();
 }

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 /// The app's routes, mounted under the API prefix (`/api/v1`).
 pub fn routes() -> Router {
-    Router::new().route("/hello", get(hello)).route("/greetings", post(create_greeting))
+    Router::new()
+        .route("/hello", get(hello))
+        .route("/greetings", post(create_greeting))
 }
 
 #[derive(Deserialize)]
@@ -28,8 +30,15 @@ struct Greeting {
 
 /// `GET /hello?name=Ada` → `{"message": "Hello, Ada!"}`.
 async fn hello(Query(query): Query<HelloQuery>) -> Json<Greeting> {
-    let name = query.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or("world");
-    Json(Greeting { message: format!("Hello, {name}!") })
+    let name = query
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("world");
+    Json(Greeting {
+        message: format!("Hello, {name}!"),
+    })
 }
 
 /// The body of `POST /greetings`. Unknown fields are rejected.
@@ -49,12 +58,20 @@ impl NewGreeting {
         let mut errors = Vec::new();
         let length = self.name.trim().chars().count();
         if !(1..=50).contains(&length) {
-            errors.push(FieldError::new("name", "length", "must be 1 to 50 characters"));
+            errors.push(FieldError::new(
+                "name",
+                "length",
+                "must be 1 to 50 characters",
+            ));
         }
-        if let Some(language) = &self.language {
-            if !LANGUAGES.iter().any(|(code, _)| code == language) {
-                errors.push(FieldError::new("language", "one_of", "must be one of: en, fr, de"));
-            }
+        if let Some(language) = &self.language
+            && !LANGUAGES.iter().any(|(code, _)| code == language)
+        {
+            errors.push(FieldError::new(
+                "language",
+                "one_of",
+                "must be one of: en, fr, de",
+            ));
         }
         match errors.is_empty() {
             true => Ok(()),
@@ -64,10 +81,15 @@ impl NewGreeting {
 }
 
 /// `POST /greetings` → 201 with the greeting in the requested language.
-async fn create_greeting(Json(body): Json<NewGreeting>) -> Result<(StatusCode, Json<Greeting>), Error> {
+async fn create_greeting(
+    Json(body): Json<NewGreeting>,
+) -> Result<(StatusCode, Json<Greeting>), Error> {
     body.validate()?;
     let language = body.language.as_deref().unwrap_or("en");
-    let word = LANGUAGES.iter().find(|(code, _)| *code == language).map_or("Hello", |(_, word)| word);
+    let word = LANGUAGES
+        .iter()
+        .find(|(code, _)| *code == language)
+        .map_or("Hello", |(_, word)| word);
     let message = format!("{word}, {}!", body.name.trim());
     Ok((StatusCode::CREATED, Json(Greeting { message })))
 }

@@ -17,35 +17,69 @@ fn app() -> TestApp {
 #[tokio::test]
 async fn says_hello_to_the_world_or_by_name() {
     let app = app();
-    assert_eq!(app.get("/api/v1/hello").await.json(), json!({"message": "Hello, world!"}));
-    assert_eq!(app.get("/api/v1/hello?name=Ada").await.json(), json!({"message": "Hello, Ada!"}));
-    assert_eq!(app.get("/api/v1/hello?name=%20").await.json(), json!({"message": "Hello, world!"}));
+    assert_eq!(
+        app.get("/api/v1/hello").await.json(),
+        json!({"message": "Hello, world!"})
+    );
+    assert_eq!(
+        app.get("/api/v1/hello?name=Ada").await.json(),
+        json!({"message": "Hello, Ada!"})
+    );
+    assert_eq!(
+        app.get("/api/v1/hello?name=%20").await.json(),
+        json!({"message": "Hello, world!"})
+    );
 }
 
 #[tokio::test]
 async fn creates_a_greeting_in_the_requested_language() {
-    let response = app().post_json("/api/v1/greetings", &json!({"name": "Ada", "language": "fr"})).await;
+    let response = app()
+        .post_json(
+            "/api/v1/greetings",
+            &json!({"name": "Ada", "language": "fr"}),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(response.json(), json!({"message": "Bonjour, Ada!"}));
 }
 
 #[tokio::test]
 async fn reports_every_invalid_field_at_once() {
-    let response = app().post_json("/api/v1/greetings", &json!({"name": "  ", "language": "xx"})).await;
+    let response = app()
+        .post_json(
+            "/api/v1/greetings",
+            &json!({"name": "  ", "language": "xx"}),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(response.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/problem+json")
+    );
     let body = response.json();
     assert_eq!(body["code"], "validation_failed");
-    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["name", "language"]);
 }
 
 #[tokio::test]
 async fn rejects_unknown_fields_and_wrong_content_types() {
     let app = app();
-    let unknown = app.post_json("/api/v1/greetings", &json!({"name": "Ada", "admin": true})).await;
+    let unknown = app
+        .post_json("/api/v1/greetings", &json!({"name": "Ada", "admin": true}))
+        .await;
     assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(unknown.json()["detail"].as_str().unwrap().contains("unknown field `admin`"));
+    assert!(
+        unknown.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `admin`")
+    );
 
     let form = Request::post("/api/v1/greetings")
         .header("content-type", "text/plain")

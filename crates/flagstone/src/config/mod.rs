@@ -58,8 +58,8 @@ use serde::de::DeserializeOwned;
 
 pub use secret::Secret;
 pub use sections::{
-    ApiConfig, AuthConfig, CorsConfig, DatabaseConfig, HttpConfig, LogFormat, LoggingConfig,
-    DEFAULT_CSP, MIN_SECRET_BYTES, MetricsConfig, RateLimitConfig, ServerConfig,
+    ApiConfig, AuthConfig, CorsConfig, DEFAULT_CSP, DatabaseConfig, HttpConfig, LogFormat,
+    LoggingConfig, MIN_SECRET_BYTES, MetricsConfig, RateLimitConfig, ServerConfig,
 };
 use sources::EnvVars;
 
@@ -103,7 +103,7 @@ impl fmt::Display for Profile {
 }
 
 /// The whole configuration of an app, validated.
-#[derive(Clone, Debug, JsonSchema)]
+#[derive(Clone, JsonSchema)]
 #[non_exhaustive]
 pub struct Config {
     /// The active profile.
@@ -163,15 +163,45 @@ impl Config {
     /// convert to numbers and booleans where `T` asks for them.
     pub fn section<T: DeserializeOwned>(&self, name: &str) -> Result<T, ConfigError> {
         self.figment.extract_inner_lossy(name).map_err(|error| {
-            let key = if error.path.is_empty() { name.to_owned() } else { error.path.join(".") };
+            // figment appends `name` after the path inside the section: [max_cents, payments].
+            let suffix: Vec<String> = name.split('.').map(str::to_owned).collect();
+            let inner = error
+                .path
+                .strip_suffix(suffix.as_slice())
+                .unwrap_or(&error.path);
+            let key = std::iter::once(name).chain(inner.iter().map(String::as_str));
+            let key = key.collect::<Vec<_>>().join(".");
             let source = sources::describe(error.metadata.as_ref(), &key);
-            ConfigError::single(ConfigProblem { key, message: error.kind.to_string(), source })
+            ConfigError::single(ConfigProblem {
+                key,
+                message: error.kind.to_string(),
+                source,
+            })
         })
     }
 
     /// The JSON Schema of Flagstone's configuration (the sections it defines).
     pub fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(Config)).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for Config {
+    /// Leaves out the merged sources: they hold every raw value, secrets included.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("profile", &self.profile)
+            .field("server", &self.server)
+            .field("api", &self.api)
+            .field("database", &self.database)
+            .field("auth", &self.auth)
+            .field("cors", &self.cors)
+            .field("rate_limit", &self.rate_limit)
+            .field("logging", &self.logging)
+            .field("http", &self.http)
+            .field("metrics", &self.metrics)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .finish_non_exhaustive()
     }
 }
 
@@ -206,7 +236,11 @@ impl ConfigLoader {
         mut self,
         vars: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        self.env = Some(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self.env = Some(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
         self
     }
 
@@ -221,7 +255,7 @@ impl ConfigLoader {
                 let vars = vars.map_err(|error| {
                     ConfigError::single(ConfigProblem {
                         key: ".env".to_owned(),
-                        message: format!("cannot parse: {error}"),
+                        message: dotenv_parse_message(&error),
                         source: dotenv_path.display().to_string(),
                     })
                 })?;
@@ -237,17 +271,23 @@ impl ConfigLoader {
             }
         };
 
-        let named = env.get("PROFILE").or_else(|| dotenv.as_ref()?.get("PROFILE"));
+        let named = env
+            .get("PROFILE")
+            .map(|name| (name, "FLAGSTONE_PROFILE"))
+            .or_else(|| {
+                let name = dotenv.as_ref()?.get("PROFILE")?;
+                Some((name, "FLAGSTONE_PROFILE in .env"))
+            });
         let profile = match (self.profile, named) {
             (Some(profile), _) => profile,
             (None, None) => Profile::default(),
-            (None, Some(name)) => Profile::parse(name).ok_or_else(|| {
+            (None, Some((name, source))) => Profile::parse(name).ok_or_else(|| {
                 ConfigError::single(ConfigProblem {
                     key: "profile".to_owned(),
                     message: format!(
                         "expected one of \"development\", \"test\", \"production\", got {name:?}"
                     ),
-                    source: "FLAGSTONE_PROFILE".to_owned(),
+                    source: source.to_owned(),
                 })
             })?,
         };
@@ -262,13 +302,29 @@ impl ConfigLoader {
         // A syntax error in a file stops everything: nothing else can be trusted.
         if let Err(error) = figment.extract::<figment::value::Value>() {
             let source = sources::describe(error.metadata.as_ref(), "");
+            let key = match error.path.is_empty() {
+                true => source.clone(),
+                false => error.path.join("."),
+            };
             return Err(ConfigError::single(ConfigProblem {
-                key: error.path.join("."),
+                key,
                 message: error.kind.to_string(),
                 source,
             }));
         }
         sections::read(figment, profile)
+    }
+}
+
+/// Why `.env` cannot be parsed, naming the variable but never echoing the line: it may
+/// hold a secret.
+fn dotenv_parse_message(error: &dotenvy::Error) -> String {
+    match error {
+        dotenvy::Error::LineParse(line, index) => match line.split_once('=') {
+            Some((name, _)) => format!("cannot parse the line of {} (at {index})", name.trim()),
+            None => format!("cannot parse a line (at {index})"),
+        },
+        other => format!("cannot parse: {other}"),
     }
 }
 
@@ -298,7 +354,9 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn single(problem: ConfigProblem) -> Self {
-        Self { problems: vec![problem] }
+        Self {
+            problems: vec![problem],
+        }
     }
 
     /// The problem about `key`, if any.
@@ -310,7 +368,11 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        write!(f, "invalid configuration ({n} problem{}):", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "invalid configuration ({n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
         for problem in &self.problems {
             write!(f, "\n  - {problem}")?;
         }

@@ -18,21 +18,31 @@ pub(crate) struct Kind<T> {
 
 impl<T> Kind<T> {
     const fn new(expected: &'static str, parse: fn(&Value) -> Option<T>) -> Self {
-        Self { expected, parse, secret: false }
+        Self {
+            expected,
+            parse,
+            secret: false,
+        }
     }
 }
 
 pub(crate) const PORT: Kind<u16> = Kind::new("an integer 1-65535", |v| {
-    integer(v).filter(|n| (1..=65535).contains(n)).map(|n| n as u16)
+    integer(v)
+        .filter(|n| (1..=65535).contains(n))
+        .map(|n| n as u16)
 });
-pub(crate) const COUNT: Kind<u64> =
-    Kind::new("a non-negative integer", |v| integer(v).and_then(|n| u64::try_from(n).ok()));
+pub(crate) const COUNT: Kind<u64> = Kind::new("a non-negative integer", |v| {
+    integer(v).and_then(|n| u64::try_from(n).ok())
+});
 pub(crate) const BOOL: Kind<bool> = Kind::new("true or false", Value::to_bool_lossy);
 pub(crate) const STRING: Kind<String> = Kind::new("a string", string);
-pub(crate) const OPTIONAL_STRING: Kind<Option<String>> =
-    Kind::new("a string", |v| string(v).map(|s| Some(s).filter(|s| !s.is_empty())));
-pub(crate) const STRINGS: Kind<Vec<String>> =
-    Kind::new("a list of strings (an array, or one comma-separated string)", strings);
+pub(crate) const OPTIONAL_STRING: Kind<Option<String>> = Kind::new("a string", |v| {
+    string(v).map(|s| Some(s).filter(|s| !s.is_empty()))
+});
+pub(crate) const STRINGS: Kind<Vec<String>> = Kind::new(
+    "a list of strings (an array, or one comma-separated string)",
+    strings,
+);
 pub(crate) const SECRET: Kind<Option<Secret>> = Kind {
     expected: "a string",
     parse: |v| string(v).map(|s| Some(Secret::new(s)).filter(|s| !s.is_empty())),
@@ -47,16 +57,23 @@ pub(crate) const DURATION: Kind<Duration> = Kind::new(
     "a duration such as \"30s\", \"500ms\", \"15m\", \"2h\", \"30d\" or a number of seconds",
     duration,
 );
-pub(crate) const SIZE: Kind<u64> =
-    Kind::new("a size such as \"1MiB\", \"512KiB\", \"2MB\" or a number of bytes", size);
-pub(crate) const VALIDATION_STATUS: Kind<u16> =
-    Kind::new("400 or 422", |v| integer(v).filter(|n| *n == 400 || *n == 422).map(|n| n as u16));
+pub(crate) const SIZE: Kind<u64> = Kind::new(
+    "a size such as \"1MiB\", \"512KiB\", \"2MB\" or a number of bytes",
+    size,
+);
+pub(crate) const VALIDATION_STATUS: Kind<u16> = Kind::new("400 or 422", |v| {
+    integer(v)
+        .filter(|n| *n == 400 || *n == 422)
+        .map(|n| n as u16)
+});
 pub(crate) const LOG_FORMAT: Kind<LogFormat> =
-    Kind::new("one of \"text\", \"pretty\", \"json\"", |v| match v.as_str()? {
-        "text" => Some(LogFormat::Text),
-        "pretty" => Some(LogFormat::Pretty),
-        "json" => Some(LogFormat::Json),
-        _ => None,
+    Kind::new("one of \"text\", \"pretty\", \"json\"", |v| {
+        match v.as_str()? {
+            "text" => Some(LogFormat::Text),
+            "pretty" => Some(LogFormat::Pretty),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
     });
 pub(crate) const NETWORKS: Kind<Vec<IpNet>> = Kind::new(
     "a list of IP addresses or CIDR ranges such as \"10.0.0.0/8\"",
@@ -66,7 +83,9 @@ pub(crate) const NETWORKS: Kind<Vec<IpNet>> = Kind::new(
 fn integer(value: &Value) -> Option<i128> {
     match value {
         Value::String(_, s) => s.trim().parse().ok(),
-        _ => value.to_i128().or_else(|| value.to_u128().and_then(|n| i128::try_from(n).ok())),
+        _ => value
+            .to_i128()
+            .or_else(|| value.to_u128().and_then(|n| i128::try_from(n).ok())),
     }
 }
 
@@ -81,15 +100,21 @@ fn string(value: &Value) -> Option<String> {
 fn strings(value: &Value) -> Option<Vec<String>> {
     match value {
         Value::Array(_, items) => items.iter().map(string).collect(),
-        Value::String(_, s) => {
-            Some(s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
-        }
+        Value::String(_, s) => Some(
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
         _ => None,
     }
 }
 
 pub(crate) fn network(s: &str) -> Option<IpNet> {
-    s.parse::<IpNet>().ok().or_else(|| s.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(IpNet::from))
 }
 
 /// `"30s"`, `"500ms"`, `"15m"`, `"2h"`, `"30d"`, or a number of seconds.
@@ -161,7 +186,11 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(figment: &'a Figment) -> Self {
-        Self { figment, problems: Vec::new(), read: BTreeSet::new() }
+        Self {
+            figment,
+            problems: Vec::new(),
+            read: BTreeSet::new(),
+        }
     }
 
     /// The value at `key` read as `kind`, or `default` when it is absent or invalid
@@ -188,7 +217,11 @@ impl<'a> Reader<'a> {
     /// Records a problem with the value at `key`, naming where the value came from.
     pub(crate) fn problem(&mut self, key: &str, message: impl fmt::Display) {
         let source = describe(self.figment.find_metadata(key), key);
-        self.problems.push(ConfigProblem { key: key.to_owned(), message: message.to_string(), source });
+        self.problems.push(ConfigProblem {
+            key: key.to_owned(),
+            message: message.to_string(),
+            source,
+        });
     }
 
     /// Reports keys in Flagstone's own sections that nothing reads: almost always typos.
@@ -205,7 +238,10 @@ impl<'a> Reader<'a> {
                         .iter()
                         .filter_map(|k| k.strip_prefix(section)?.strip_prefix('.'))
                         .collect();
-                    self.problem(&key, format!("unknown setting; known ones: {}", known.join(", ")));
+                    self.problem(
+                        &key,
+                        format!("unknown setting; known ones: {}", known.join(", ")),
+                    );
                 }
             }
         }
@@ -229,7 +265,14 @@ mod tests {
         assert_eq!(duration(&s("30d")), Some(Duration::from_secs(2_592_000)));
         assert_eq!(duration(&s("45")), Some(Duration::from_secs(45)));
         assert_eq!(duration(&Value::from(45u8)), Some(Duration::from_secs(45)));
-        for bad in ["", "s", "10 parsecs", "-5s", "1.5s", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "s",
+            "10 parsecs",
+            "-5s",
+            "1.5s",
+            "99999999999999999999d",
+        ] {
             assert_eq!(duration(&s(bad)), None, "{bad}");
         }
     }

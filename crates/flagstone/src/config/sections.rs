@@ -36,7 +36,11 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     pub(super) fn defaults(profile: Profile) -> Self {
-        let host = if profile == Profile::Production { "0.0.0.0" } else { "127.0.0.1" };
+        let host = if profile == Profile::Production {
+            "0.0.0.0"
+        } else {
+            "127.0.0.1"
+        };
         Self {
             host: host.to_owned(),
             port: 3000,
@@ -61,7 +65,10 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { prefix: "/api/v1".to_owned(), validation_status: StatusCode::BAD_REQUEST }
+        Self {
+            prefix: "/api/v1".to_owned(),
+            validation_status: StatusCode::BAD_REQUEST,
+        }
     }
 }
 
@@ -165,7 +172,12 @@ pub struct RateLimitConfig {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        Self { enabled: true, requests: 600, period: Duration::from_secs(60), burst: None }
+        Self {
+            enabled: true,
+            requests: 600,
+            period: Duration::from_secs(60),
+            burst: None,
+        }
     }
 }
 
@@ -198,7 +210,10 @@ impl LoggingConfig {
             Profile::Test => ("warn", LogFormat::Text),
             Profile::Production => ("info", LogFormat::Json),
         };
-        Self { level: level.to_owned(), format }
+        Self {
+            level: level.to_owned(),
+            format,
+        }
     }
 }
 
@@ -257,13 +272,25 @@ pub struct MetricsConfig {
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        Self { enabled: true, path: "/metrics".to_owned() }
+        Self {
+            enabled: true,
+            path: "/metrics".to_owned(),
+        }
     }
 }
 
 /// The sections read here; keys inside them that nothing reads are reported as typos.
-const SECTIONS: &[&str] =
-    &["server", "api", "database", "auth", "cors", "rate_limit", "logging", "http", "metrics"];
+const SECTIONS: &[&str] = &[
+    "server",
+    "api",
+    "database",
+    "auth",
+    "cors",
+    "rate_limit",
+    "logging",
+    "http",
+    "metrics",
+];
 
 /// Reads every setting from `figment`, then checks the settings against each other and
 /// against the profile's rules.
@@ -273,10 +300,22 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
     let server = ServerConfig {
         host: r.get("server.host", d.server.host, &read::STRING),
         port: r.get("server.port", d.server.port, &read::PORT),
-        request_timeout: r.get("server.request_timeout", d.server.request_timeout, &read::DURATION),
+        request_timeout: r.get(
+            "server.request_timeout",
+            d.server.request_timeout,
+            &read::DURATION,
+        ),
         body_limit: r.get("server.body_limit", d.server.body_limit, &read::SIZE),
-        shutdown_grace: r.get("server.shutdown_grace", d.server.shutdown_grace, &read::DURATION),
-        max_concurrency: r.get("server.max_concurrency", d.server.max_concurrency, &read::COUNT),
+        shutdown_grace: r.get(
+            "server.shutdown_grace",
+            d.server.shutdown_grace,
+            &read::DURATION,
+        ),
+        max_concurrency: r.get(
+            "server.max_concurrency",
+            d.server.max_concurrency,
+            &read::COUNT,
+        ),
     };
     let api = ApiConfig {
         prefix: r.get("api.prefix", d.api.prefix, &read::STRING),
@@ -287,25 +326,51 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
         ))
         .unwrap_or(StatusCode::BAD_REQUEST),
     };
-    let database = DatabaseConfig { url: r.get("database.url", d.database.url, &read::OPTIONAL_STRING) };
+    let database = DatabaseConfig {
+        url: r.get("database.url", d.database.url, &read::OPTIONAL_STRING),
+    };
     let auth = AuthConfig {
         secret: r.get("auth.secret", d.auth.secret, &read::SECRET),
-        previous_secrets: r.get("auth.previous_secrets", d.auth.previous_secrets, &read::SECRETS),
-        access_token_ttl: r.get("auth.access_token_ttl", d.auth.access_token_ttl, &read::DURATION),
-        refresh_token_ttl: r.get("auth.refresh_token_ttl", d.auth.refresh_token_ttl, &read::DURATION),
+        previous_secrets: r.get(
+            "auth.previous_secrets",
+            d.auth.previous_secrets,
+            &read::SECRETS,
+        ),
+        access_token_ttl: r.get(
+            "auth.access_token_ttl",
+            d.auth.access_token_ttl,
+            &read::DURATION,
+        ),
+        refresh_token_ttl: r.get(
+            "auth.refresh_token_ttl",
+            d.auth.refresh_token_ttl,
+            &read::DURATION,
+        ),
         issuer: r.get("auth.issuer", d.auth.issuer, &read::OPTIONAL_STRING),
         audience: r.get("auth.audience", d.auth.audience, &read::OPTIONAL_STRING),
     };
     let cors = CorsConfig {
-        allowed_origins: r.get("cors.allowed_origins", d.cors.allowed_origins, &read::STRINGS),
-        allow_credentials: r.get("cors.allow_credentials", d.cors.allow_credentials, &read::BOOL),
+        allowed_origins: r.get(
+            "cors.allowed_origins",
+            d.cors.allowed_origins,
+            &read::STRINGS,
+        ),
+        allow_credentials: r.get(
+            "cors.allow_credentials",
+            d.cors.allow_credentials,
+            &read::BOOL,
+        ),
         max_age: r.get("cors.max_age", d.cors.max_age, &read::DURATION),
     };
     let rate_limit = RateLimitConfig {
         enabled: r.get("rate_limit.enabled", d.rate_limit.enabled, &read::BOOL),
         requests: r.get("rate_limit.requests", d.rate_limit.requests, &read::COUNT),
         period: r.get("rate_limit.period", d.rate_limit.period, &read::DURATION),
-        burst: Some(r.get("rate_limit.burst", d.rate_limit.burst.unwrap_or(0), &read::COUNT)),
+        burst: Some(r.get(
+            "rate_limit.burst",
+            d.rate_limit.burst.unwrap_or(0),
+            &read::COUNT,
+        )),
     }
     .normalized();
     let logging = LoggingConfig {
@@ -317,7 +382,11 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
         trace: r.get("http.trace", d.http.trace, &read::BOOL),
         compression: r.get("http.compression", d.http.compression, &read::BOOL),
         decompression: r.get("http.decompression", d.http.decompression, &read::BOOL),
-        security_headers: r.get("http.security_headers", d.http.security_headers, &read::BOOL),
+        security_headers: r.get(
+            "http.security_headers",
+            d.http.security_headers,
+            &read::BOOL,
+        ),
         hsts: r.get("http.hsts", d.http.hsts, &read::BOOL),
         content_security_policy: r.get(
             "http.content_security_policy",
@@ -350,7 +419,9 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
     check(&config, &mut r);
     match r.problems.is_empty() {
         true => Ok(config),
-        false => Err(ConfigError { problems: r.problems }),
+        false => Err(ConfigError {
+            problems: r.problems,
+        }),
     }
 }
 
@@ -372,19 +443,40 @@ fn check(c: &Config, r: &mut Reader<'_>) {
         r.problem("server.body_limit", "must be greater than 0");
     }
     if !c.api.prefix.is_empty() && (!c.api.prefix.starts_with('/') || c.api.prefix.ends_with('/')) {
-        r.problem("api.prefix", format!("must start with `/` and not end with one, got {:?}", c.api.prefix));
+        r.problem(
+            "api.prefix",
+            format!(
+                "must start with `/` and not end with one, got {:?}",
+                c.api.prefix
+            ),
+        );
     }
     if !c.metrics.path.starts_with('/') || c.metrics.path.len() < 2 {
-        r.problem("metrics.path", format!("must start with `/`, got {:?}", c.metrics.path));
+        r.problem(
+            "metrics.path",
+            format!("must start with `/`, got {:?}", c.metrics.path),
+        );
     }
     if c.rate_limit.enabled && (c.rate_limit.requests == 0 || c.rate_limit.period.is_zero()) {
-        r.problem("rate_limit", "requests and period must be greater than 0 (or set enabled = false)");
+        r.problem(
+            "rate_limit",
+            "requests and period must be greater than 0 (or set enabled = false)",
+        );
     }
     if tracing_subscriber::EnvFilter::try_new(&c.logging.level).is_err() {
-        r.problem("logging.level", format!("is not a valid filter such as \"info\" or \"info,my_app=debug\", got {:?}", c.logging.level));
+        r.problem(
+            "logging.level",
+            format!(
+                "is not a valid filter such as \"info\" or \"info,my_app=debug\", got {:?}",
+                c.logging.level
+            ),
+        );
     }
     if HeaderValue::from_str(&c.http.content_security_policy).is_err() {
-        r.problem("http.content_security_policy", "must be a valid header value");
+        r.problem(
+            "http.content_security_policy",
+            "must be a valid header value",
+        );
     }
     for origin in &c.cors.allowed_origins {
         if origin != "*" && !is_origin(origin) {
@@ -394,17 +486,27 @@ fn check(c: &Config, r: &mut Reader<'_>) {
             );
         }
     }
-    if c.cors.allow_credentials && c.cors.allowed_origins.iter().any(|o| o == "*") {
+    let wildcard = c.cors.allowed_origins.iter().any(|o| o == "*");
+    if wildcard && c.cors.allow_credentials {
         r.problem(
             "cors.allowed_origins",
             "`*` cannot be combined with allow_credentials = true; list the origins instead",
         );
+    } else if wildcard && production {
+        r.problem(
+            "cors.allowed_origins",
+            "`*` is not allowed in production; list the origins instead",
+        );
     }
     match &c.auth.secret {
-        Some(secret) if secret.len() < super::sections::MIN_SECRET_BYTES && production => r.problem(
-            "auth.secret",
-            format!("must be at least {MIN_SECRET_BYTES} bytes in production, got {}", secret.len()),
-        ),
+        Some(secret) if secret.len() < super::sections::MIN_SECRET_BYTES && production => r
+            .problem(
+                "auth.secret",
+                format!(
+                    "must be at least {MIN_SECRET_BYTES} bytes in production, got {}",
+                    secret.len()
+                ),
+            ),
         None if production => r.problem(
             "auth.secret",
             format!("is required in production (at least {MIN_SECRET_BYTES} random bytes)"),
@@ -433,15 +535,27 @@ mod tests {
 
     #[test]
     fn database_credentials_are_redacted() {
-        assert_eq!(redact_credentials("mongodb://u:p@db:27017/x"), "mongodb://[redacted]@db:27017/x");
-        assert_eq!(redact_credentials("mongodb://db:27017/x"), "mongodb://db:27017/x");
+        assert_eq!(
+            redact_credentials("mongodb://u:p@db:27017/x"),
+            "mongodb://[redacted]@db:27017/x"
+        );
+        assert_eq!(
+            redact_credentials("mongodb://db:27017/x"),
+            "mongodb://db:27017/x"
+        );
     }
 
     #[test]
     fn origins_are_scheme_and_host_only() {
         assert!(is_origin("https://app.example.com"));
         assert!(is_origin("http://localhost:5173"));
-        for bad in ["app.example.com", "https://", "https://a.com/path", "ftp://a.com", "https://a b"] {
+        for bad in [
+            "app.example.com",
+            "https://",
+            "https://a.com/path",
+            "ftp://a.com",
+            "https://a b",
+        ] {
             assert!(!is_origin(bad), "{bad}");
         }
     }

@@ -28,11 +28,17 @@ pub(crate) struct EnvVars {
 
 impl EnvVars {
     pub(crate) fn environment(vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self { vars: prefixed(vars), file: None }
+        Self {
+            vars: prefixed(vars),
+            file: None,
+        }
     }
 
     pub(crate) fn dotenv(path: &Path, vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self { vars: prefixed(vars), file: Some(path.to_owned()) }
+        Self {
+            vars: prefixed(vars),
+            file: Some(path.to_owned()),
+        }
     }
 
     /// The value of `FLAGSTONE_<name>`, e.g. `get("PROFILE")`.
@@ -83,7 +89,9 @@ fn insert(dict: &mut Dict, keys: &[&str], value: Value) {
             dict.insert((*last).to_owned(), value);
         }
         [first, rest @ ..] => {
-            let entry = dict.entry((*first).to_owned()).or_insert_with(|| Dict::new().into());
+            let entry = dict
+                .entry((*first).to_owned())
+                .or_insert_with(|| Dict::new().into());
             if entry.as_dict().is_none() {
                 *entry = Dict::new().into();
             }
@@ -104,7 +112,11 @@ pub(crate) fn describe(metadata: Option<&Metadata>, key: &str) -> String {
     match (&*metadata.name, &metadata.source) {
         (ENV_NAME, _) => metadata.interpolate(&Profile::Default, &keys),
         (DOTENV_NAME, Some(Source::File(path))) => {
-            format!("{} in {}", metadata.interpolate(&Profile::Default, &keys), file_name(path))
+            format!(
+                "{} in {}",
+                metadata.interpolate(&Profile::Default, &keys),
+                file_name(path)
+            )
         }
         (_, Some(Source::File(path))) => file_name(path),
         (name, _) => name.to_owned(),
@@ -112,5 +124,8 @@ pub(crate) fn describe(metadata: Option<&Metadata>, key: &str) -> String {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().unwrap_or(path.as_os_str()).to_string_lossy().into_owned()
+    path.file_name()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy()
+        .into_owned()
 }

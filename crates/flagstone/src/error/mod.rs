@@ -193,7 +193,8 @@ impl Error {
     }
     /// 429 Too Many Requests, retryable after `seconds`.
     pub fn too_many_requests(seconds: u64) -> Self {
-        Self::new(ErrorKind::TooManyRequests, "too many requests, slow down").with_retry_after(seconds)
+        Self::new(ErrorKind::TooManyRequests, "too many requests, slow down")
+            .with_retry_after(seconds)
     }
     /// 503 Service Unavailable, retryable after `seconds`.
     pub fn unavailable(detail: impl Into<Cow<'static, str>>, seconds: u64) -> Self {
@@ -257,16 +258,28 @@ impl fmt::Debug for Error {
 }
 
 impl fmt::Display for Error {
+    /// An internal error shows its cause chain (what `main` should print for, say, a bad
+    /// configuration); the others show status, detail and field errors.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let status = self.0.kind.status();
-        write!(f, "{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))?;
-        if let Some(detail) = &self.0.detail {
-            write!(f, ": {detail}")?;
-        }
-        for error in &self.0.errors {
-            write!(f, "\n  - {}: {}", error.field, error.message)?;
-        }
         let mut cause = self.source().map(|s| s as &dyn std::error::Error);
+        if let (ErrorKind::Internal, Some(source)) = (self.0.kind, cause) {
+            write!(f, "{source}")?;
+            cause = source.source();
+        } else {
+            let status = self.0.kind.status();
+            write!(
+                f,
+                "{} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            )?;
+            if let Some(detail) = &self.0.detail {
+                write!(f, ": {detail}")?;
+            }
+            for error in &self.0.errors {
+                write!(f, "\n  - {}: {}", error.field, error.message)?;
+            }
+        }
         while let Some(error) = cause {
             write!(f, "\ncaused by: {error}")?;
             cause = error.source();
@@ -286,18 +299,36 @@ pub(crate) struct ErrorParts {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let Repr { kind, detail, errors, retry_after, source } = *self.0;
+        let Repr {
+            kind,
+            detail,
+            errors,
+            retry_after,
+            source,
+        } = *self.0;
         if kind == ErrorKind::Internal || kind.status().is_server_error() {
             match &source {
-                Some(source) => tracing::error!(error = %source, kind = kind.code(), "request failed"),
-                None => tracing::error!(kind = kind.code(), detail = detail.as_deref(), "request failed"),
+                Some(source) => {
+                    tracing::error!(error = %source, kind = kind.code(), "request failed")
+                }
+                None => tracing::error!(
+                    kind = kind.code(),
+                    detail = detail.as_deref(),
+                    "request failed"
+                ),
             }
         }
-        let parts = ErrorParts { kind, detail, errors: errors.into() };
+        let parts = ErrorParts {
+            kind,
+            detail,
+            errors: errors.into(),
+        };
         let problem = Problem::from_parts(&parts, kind.status(), "", None);
         let mut response = JsonProblemRenderer.render(&problem);
         if let Some(seconds) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response.extensions_mut().insert(parts);
         response
@@ -314,7 +345,34 @@ mod tests {
         let error: Error = io.into();
         assert_eq!(error.kind(), ErrorKind::Internal);
         assert_eq!(error.kind().status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(format!("{error:?}").contains("caused by: disk on fire"));
+        assert_eq!(format!("{error:?}"), "disk on fire");
+        let wrapped = Error::internal(error_chain());
+        assert_eq!(format!("{wrapped}"), "outer\ncaused by: inner");
+    }
+
+    fn error_chain() -> Box<dyn std::error::Error + Send + Sync> {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("outer")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        Box::new(Outer(std::io::Error::other("inner")))
+    }
+
+    #[test]
+    fn client_errors_show_status_detail_and_fields() {
+        let error = Error::validation(vec![FieldError::new("email", "email", "is not an email")]);
+        assert_eq!(
+            error.to_string(),
+            "400 Bad Request: the request has invalid fields\n  - email: is not an email"
+        );
     }
 
     #[test]
@@ -335,6 +393,9 @@ mod tests {
         ] {
             assert_eq!(ErrorKind::from_status(kind.status()), kind);
         }
-        assert_eq!(ErrorKind::from_status(StatusCode::IM_A_TEAPOT), ErrorKind::BadRequest);
+        assert_eq!(
+            ErrorKind::from_status(StatusCode::IM_A_TEAPOT),
+            ErrorKind::BadRequest
+        );
     }
 }

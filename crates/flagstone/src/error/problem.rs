@@ -26,7 +26,11 @@ impl FieldError {
         code: impl Into<Cow<'static, str>>,
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
-        Self { field: field.into(), code: code.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -56,8 +60,19 @@ impl<'a> Problem<'a> {
         request_id: Option<&'a str>,
     ) -> Self {
         // A 5xx never shows internals, whatever the detail says.
-        let detail = if status.is_server_error() { None } else { parts.detail.as_deref() };
-        Problem { kind: parts.kind, status, detail, errors: &parts.errors, instance, request_id }
+        let detail = if status.is_server_error() {
+            None
+        } else {
+            parts.detail.as_deref()
+        };
+        Problem {
+            kind: parts.kind,
+            status,
+            detail,
+            errors: &parts.errors,
+            instance,
+            request_id,
+        }
     }
 
     /// The short, human-readable summary: the status's reason phrase.
@@ -67,8 +82,9 @@ impl<'a> Problem<'a> {
 }
 
 /// Turns a [`Problem`] into a response body. The default is [`JsonProblemRenderer`]; an app
-/// swaps it with [`App::problem_renderer`](crate::App::problem_renderer). The app stack adds
-/// `Retry-After`, `WWW-Authenticate` and the request id header afterwards.
+/// swaps it with [`App::problem_renderer`](crate::App::problem_renderer). The app stack then
+/// copies back the error response's other headers (`Retry-After`, `Allow`, ...) and adds
+/// the request id header.
 ///
 /// ```
 /// use flagstone::{axum::{Json, response::{IntoResponse, Response}}, error::{Problem, ProblemRenderer}};

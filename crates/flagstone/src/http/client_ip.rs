@@ -17,7 +17,11 @@ pub struct ClientIp(pub IpAddr);
 impl ClientIp {
     /// Works out the client address of `request`.
     pub(crate) fn resolve<B>(request: &Request<B>, trusted: &[IpNet]) -> Option<Self> {
-        let peer = request.extensions().get::<ConnectInfo<SocketAddr>>()?.0.ip();
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()?
+            .0
+            .ip();
         let peer = canonical(peer);
         if trusted.is_empty() || !is_trusted(peer, trusted) {
             return Some(Self(peer));
@@ -53,7 +57,9 @@ fn forwarded_chain(headers: &HeaderMap) -> Vec<IpAddr> {
     let forwarded: Vec<_> = headers.get_all(FORWARDED).iter().collect();
     if !forwarded.is_empty() {
         for value in forwarded {
-            let Ok(value) = value.to_str() else { return Vec::new() };
+            let Ok(value) = value.to_str() else {
+                return Vec::new();
+            };
             for element in value.split(',') {
                 let node = element
                     .split(';')
@@ -69,7 +75,9 @@ fn forwarded_chain(headers: &HeaderMap) -> Vec<IpAddr> {
         return chain;
     }
     for value in headers.get_all("x-forwarded-for") {
-        let Ok(value) = value.to_str() else { return Vec::new() };
+        let Ok(value) = value.to_str() else {
+            return Vec::new();
+        };
         for entry in value.split(',') {
             match parse_node(entry.trim()) {
                 Some(ip) => chain.push(ip),
@@ -115,7 +123,9 @@ mod tests {
             builder = builder.header(*k, *v);
         }
         let mut request = builder.body(()).unwrap();
-        request.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
         request
     }
 
@@ -131,16 +141,28 @@ mod tests {
     fn untrusted_peers_cannot_forge_their_address() {
         let r = request("203.0.113.9:5000", &[("x-forwarded-for", "1.2.3.4")]);
         assert_eq!(ClientIp::resolve(&r, &[]), ip("203.0.113.9"));
-        assert_eq!(ClientIp::resolve(&r, &nets(&["10.0.0.0/8"])), ip("203.0.113.9"));
+        assert_eq!(
+            ClientIp::resolve(&r, &nets(&["10.0.0.0/8"])),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]
     fn trusted_proxies_forward_the_nearest_untrusted_hop() {
         let trusted = nets(&["10.0.0.0/8"]);
-        let r = request("10.0.0.2:5000", &[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 10.0.0.5")]);
+        let r = request(
+            "10.0.0.2:5000",
+            &[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 10.0.0.5")],
+        );
         // 6.6.6.6 was written by the client itself; 198.51.100.7 is who reached our proxy.
         assert_eq!(ClientIp::resolve(&r, &trusted), ip("198.51.100.7"));
-        let r = request("10.0.0.2:5000", &[("forwarded", "for=192.0.2.60;proto=http, for=\"[2001:db8::1]:4711\"")]);
+        let r = request(
+            "10.0.0.2:5000",
+            &[(
+                "forwarded",
+                "for=192.0.2.60;proto=http, for=\"[2001:db8::1]:4711\"",
+            )],
+        );
         assert_eq!(ClientIp::resolve(&r, &trusted), ip("2001:db8::1"));
         let r = request("10.0.0.2:5000", &[]);
         assert_eq!(ClientIp::resolve(&r, &trusted), ip("10.0.0.2"));
@@ -151,7 +173,10 @@ mod tests {
         let trusted = nets(&["10.0.0.0/8"]);
         let r = request("10.0.0.2:5000", &[("x-forwarded-for", "1.1.1.1, garbage")]);
         assert_eq!(ClientIp::resolve(&r, &trusted), ip("10.0.0.2"));
-        let r = request("[::ffff:10.0.0.2]:5000", &[("x-forwarded-for", "198.51.100.7")]);
+        let r = request(
+            "[::ffff:10.0.0.2]:5000",
+            &[("x-forwarded-for", "198.51.100.7")],
+        );
         assert_eq!(ClientIp::resolve(&r, &trusted), ip("198.51.100.7"));
     }
 }

@@ -54,7 +54,10 @@ impl<S> Layer<S> for CoreLayer {
     type Service = Core<S>;
 
     fn layer(&self, inner: S) -> Core<S> {
-        Core { inner, settings: self.0.clone() }
+        Core {
+            inner,
+            settings: self.0.clone(),
+        }
     }
 }
 
@@ -89,7 +92,9 @@ where
         let start = Instant::now();
         let request_id = settings.request_id.then(|| {
             let id = RequestId::from_request_or_new(request.headers());
-            request.headers_mut().insert(super::REQUEST_ID_HEADER, id.header_value().clone());
+            request
+                .headers_mut()
+                .insert(super::REQUEST_ID_HEADER, id.header_value().clone());
             request.extensions_mut().insert(id.clone());
             id
         });
@@ -172,14 +177,22 @@ async fn render_problem(
             (parts, status)
         }
         None if is_bare(&head.headers) => {
+            let text = axum::body::to_bytes(body, MAX_DETAIL_BYTES)
+                .await
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+                .filter(|text| !text.trim().is_empty());
             let detail = match head.status.is_client_error() {
-                true => axum::body::to_bytes(body, MAX_DETAIL_BYTES)
-                    .await
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
-                    .filter(|text| !text.trim().is_empty())
-                    .or_else(|| default_detail(head.status).map(str::to_owned)),
-                false => None,
+                true => text.or_else(|| default_detail(head.status).map(str::to_owned)),
+                // A 5xx never shows its text; the logs keep it.
+                false => {
+                    tracing::error!(
+                        status = head.status.as_u16(),
+                        cause = text.as_deref(),
+                        "request failed"
+                    );
+                    None
+                }
             };
             let parts = ErrorParts {
                 kind: ErrorKind::from_status(head.status),
@@ -212,6 +225,9 @@ fn default_detail(status: StatusCode) -> Option<&'static str> {
         StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed here; see the Allow header",
         StatusCode::REQUEST_TIMEOUT => "the request took too long to answer",
         StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "the request body's type or encoding is not supported"
+        }
         StatusCode::NOT_FOUND => "no such resource",
         _ => return None,
     })

@@ -1,7 +1,8 @@
 //! The default middleware stack, on for every app and each part switchable in `[http]`,
 //! `[server]`, `[cors]` and `[rate_limit]`.
 //!
-//! From the outside in:
+//! From the outside in (the last six wrap the app's routes only; `/health/*` and
+//! `/metrics` are never throttled, shed or timed out):
 //!
 //! | layer | does | configured by |
 //! | --- | --- | --- |
@@ -56,15 +57,14 @@ pub use shed::{LoadShed, LoadShedLayer};
 use crate::{Config, Error, error::ProblemRenderer, telemetry::Metrics};
 pub(crate) use core::{CoreLayer, CoreSettings};
 
-/// Wraps every route of `router` in the default stack described in the module docs.
-pub(crate) fn apply(
-    router: Router,
-    config: &Config,
-    renderer: Arc<dyn ProblemRenderer>,
-    metrics: Option<Arc<Metrics>>,
-) -> Router {
+/// Wraps the app's own routes (the API, root routes and the 404 fallback) in the limiting
+/// layers: body limit, decompression, timeout, load shedding, rate limit and CORS. Health
+/// and metrics stay outside them, so probes are answered even when clients are throttled.
+pub(crate) fn limit(router: Router, config: &Config) -> Router {
     let limit = usize::try_from(config.server.body_limit).unwrap_or(usize::MAX);
-    let mut router = router.layer(DefaultBodyLimit::max(limit)).layer(RequestBodyLimitLayer::new(limit));
+    let mut router = router
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit));
     if config.http.decompression {
         router = router.layer(RequestDecompressionLayer::new());
     }
@@ -84,15 +84,31 @@ pub(crate) fn apply(
     if let Some(cors) = cors(config) {
         router = router.layer(cors);
     }
+    router
+}
+
+/// Wraps every route, health and metrics included, in the outer layers: panic catching,
+/// the core layer and compression.
+pub(crate) fn wrap(
+    mut router: Router,
+    config: &Config,
+    renderer: Arc<dyn ProblemRenderer>,
+    metrics: Option<Arc<Metrics>>,
+) -> Router {
     if config.http.catch_panic {
-        router = router.layer(CatchPanicLayer::custom(|panic: Box<dyn std::any::Any + Send>| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a non-string payload".to_owned());
-            Error::internal(std::io::Error::other(format!("handler panicked: {message}"))).into_response()
-        }));
+        router = router.layer(CatchPanicLayer::custom(
+            |panic: Box<dyn std::any::Any + Send>| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-string payload".to_owned());
+                Error::internal(std::io::Error::other(format!(
+                    "handler panicked: {message}"
+                )))
+                .into_response()
+            },
+        ));
     }
     let core = CoreSettings {
         request_id: config.http.request_id,
@@ -128,7 +144,12 @@ fn security_headers(config: &Config) -> Vec<(HeaderName, HeaderValue)> {
         ("x-xss-protection", "0"),
     ]
     .into_iter()
-    .map(|(name, value)| (HeaderName::from_static(name), HeaderValue::from_static(value)))
+    .map(|(name, value)| {
+        (
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
+    })
     .collect();
     // Validated when the configuration was loaded.
     if let Ok(csp) = HeaderValue::from_str(&config.http.content_security_policy) {
@@ -154,8 +175,15 @@ fn cors(config: &Config) -> Option<CorsLayer> {
     } else {
         AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     };
-    let expose = ["x-request-id", "retry-after", "ratelimit", "ratelimit-policy", "location", "link"]
-        .map(HeaderName::from_static);
+    let expose = [
+        "x-request-id",
+        "retry-after",
+        "ratelimit",
+        "ratelimit-policy",
+        "location",
+        "link",
+    ]
+    .map(HeaderName::from_static);
     Some(
         CorsLayer::new()
             .allow_origin(allow_origin)

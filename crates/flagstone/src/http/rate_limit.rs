@@ -84,7 +84,9 @@ impl RateLimitLayer {
         let requests = requests.max(1);
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         let replenish = (period / requests).max(Duration::from_nanos(1));
-        let quota = Quota::with_period(replenish).unwrap_or(Quota::per_second(NonZeroU32::MIN)).allow_burst(burst);
+        let quota = Quota::with_period(replenish)
+            .unwrap_or(Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
         let policy = format!("{};w={}", requests, period.as_secs().max(1));
         Self {
             shared: Arc::new(Shared {
@@ -101,7 +103,9 @@ impl RateLimitLayer {
     /// The global budget from `[rate_limit]`.
     pub fn from_config(config: &RateLimitConfig) -> Self {
         let requests = u32::try_from(config.requests).unwrap_or(u32::MAX);
-        let burst = config.burst.map_or(requests, |b| u32::try_from(b).unwrap_or(u32::MAX));
+        let burst = config
+            .burst
+            .map_or(requests, |b| u32::try_from(b).unwrap_or(u32::MAX));
         Self::with_burst(requests, config.period, burst)
     }
 }
@@ -110,7 +114,10 @@ impl<S> Layer<S> for RateLimitLayer {
     type Service = RateLimit<S>;
 
     fn layer(&self, inner: S) -> RateLimit<S> {
-        RateLimit { inner, shared: self.shared.clone() }
+        RateLimit {
+            inner,
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -150,7 +157,11 @@ where
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 Box::pin(async move {
                     let Ok(mut response) = inner.call(request).await;
-                    shared.headers(&mut response, remaining);
+                    // An inner, route-specific limiter already described its budget (and
+                    // may have refused the request with it): keep that.
+                    if !response.headers().contains_key(RATELIMIT) {
+                        shared.headers(&mut response, remaining);
+                    }
                     Ok(response)
                 })
             }

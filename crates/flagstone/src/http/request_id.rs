@@ -48,7 +48,8 @@ impl RequestId {
     /// 32 lowercase hex characters: a random per-process prefix and a counter, so ids are
     /// unique across instances without a random draw per request.
     pub(crate) fn generate() -> Self {
-        static PREFIX: LazyLock<u64> = LazyLock::new(|| RandomState::new().hash_one(std::process::id()));
+        static PREFIX: LazyLock<u64> =
+            LazyLock::new(|| RandomState::new().hash_one(std::process::id()));
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let mut buf = [0u8; 32];
@@ -69,7 +70,9 @@ fn hex(mut n: u64, out: &mut [u8]) {
 
 fn is_well_formed(id: &[u8]) -> bool {
     (1..=128).contains(&id.len())
-        && id.iter().all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(b))
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(b))
 }
 
 /// Lets handlers take the id as an extractor: `id: RequestId`.
@@ -77,7 +80,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestId {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::generate))
+        Ok(parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(RequestId::generate))
     }
 }
 
@@ -96,7 +103,13 @@ mod tests {
 
     #[test]
     fn malformed_incoming_ids_are_replaced() {
-        for bad in ["", "has space", "new\u{7f}line", &"x".repeat(129), "quote\"d"] {
+        for bad in [
+            "",
+            "has space",
+            "new\u{7f}line",
+            &"x".repeat(129),
+            "quote\"d",
+        ] {
             assert!(!is_well_formed(bad.as_bytes()), "{bad:?}");
         }
         assert!(is_well_formed(b"req-123_abc.def:1/2+3="));

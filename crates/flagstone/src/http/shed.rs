@@ -29,7 +29,9 @@ pub struct LoadShedLayer {
 impl LoadShedLayer {
     /// Allows `max` concurrent requests (at least 1).
     pub fn new(max: usize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(max.clamp(1, Semaphore::MAX_PERMITS))) }
+        Self {
+            permits: Arc::new(Semaphore::new(max.clamp(1, Semaphore::MAX_PERMITS))),
+        }
     }
 }
 
@@ -37,7 +39,10 @@ impl<S> Layer<S> for LoadShedLayer {
     type Service = LoadShed<S>;
 
     fn layer(&self, inner: S) -> LoadShed<S> {
-        LoadShed { inner, permits: self.permits.clone() }
+        LoadShed {
+            inner,
+            permits: self.permits.clone(),
+        }
     }
 }
 
@@ -66,7 +71,8 @@ where
     fn call(&mut self, request: Request<Body>) -> BoxFuture {
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
             tracing::warn!("overloaded: shedding a request");
-            let response = Error::unavailable("the server is busy, try again shortly", 1).into_response();
+            let response =
+                Error::unavailable("the server is busy, try again shortly", 1).into_response();
             return Box::pin(std::future::ready(Ok(response)));
         };
         let clone = self.inner.clone();

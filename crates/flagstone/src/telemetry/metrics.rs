@@ -20,7 +20,9 @@ use std::{
 use http::Method;
 
 /// Upper bounds of the latency histogram's buckets, in seconds.
-const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// The request metrics of one app.
 #[derive(Debug, Default)]
@@ -69,12 +71,22 @@ impl Metrics {
 
     fn series(&self, method: &Method, route: &str, status: u16) -> Arc<Series> {
         let find = |list: &Vec<Arc<Series>>| {
-            list.iter().find(|s| s.status == status && s.method == method).cloned()
+            list.iter()
+                .find(|s| s.status == status && s.method == method)
+                .cloned()
         };
-        if let Some(found) = self.routes.read().ok().and_then(|map| find(map.get(route)?)) {
+        if let Some(found) = self
+            .routes
+            .read()
+            .ok()
+            .and_then(|map| find(map.get(route)?))
+        {
             return found;
         }
-        let mut map = self.routes.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = self
+            .routes
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let list = map.entry(route.into()).or_default();
         if let Some(found) = find(list) {
             return found;
@@ -92,44 +104,74 @@ impl Metrics {
 
     /// Everything in the Prometheus text exposition format, sorted for stable output.
     pub fn render(&self) -> String {
-        let map = self.routes.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let map = self
+            .routes
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut all: Vec<(&str, &Series)> = map
             .iter()
             .flat_map(|(route, list)| list.iter().map(move |s| (&**route, &**s)))
             .collect();
-        all.sort_by(|a, b| (a.0, a.1.method.as_str(), a.1.status).cmp(&(b.0, b.1.method.as_str(), b.1.status)));
+        all.sort_by(|a, b| {
+            (a.0, a.1.method.as_str(), a.1.status).cmp(&(b.0, b.1.method.as_str(), b.1.status))
+        });
 
         let mut out = String::with_capacity(256 + all.len() * 1200);
-        out.push_str("# HELP http_requests_total Requests answered, by method, route and status.\n");
+        out.push_str(
+            "# HELP http_requests_total Requests answered, by method, route and status.\n",
+        );
         out.push_str("# TYPE http_requests_total counter\n");
         for (route, s) in &all {
-            let _ = writeln!(out, "http_requests_total{{{}}} {}", labels(route, s), s.count.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "http_requests_total{{{}}} {}",
+                labels(route, s),
+                s.count.load(Ordering::Relaxed)
+            );
         }
-        out.push_str("# HELP http_request_duration_seconds Time to answer, by method, route and status.\n");
+        out.push_str(
+            "# HELP http_request_duration_seconds Time to answer, by method, route and status.\n",
+        );
         out.push_str("# TYPE http_request_duration_seconds histogram\n");
         for (route, s) in &all {
             let labels = labels(route, s);
             let mut cumulative = 0;
             for (le, bucket) in BUCKETS.iter().zip(&s.buckets) {
                 cumulative += bucket.load(Ordering::Relaxed);
-                let _ = writeln!(out, "http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {cumulative}");
+                let _ = writeln!(
+                    out,
+                    "http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {cumulative}"
+                );
             }
             let count = s.count.load(Ordering::Relaxed);
-            let _ = writeln!(out, "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}");
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
+            );
             let sum = s.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
             let _ = writeln!(out, "http_request_duration_seconds_sum{{{labels}}} {sum}");
-            let _ = writeln!(out, "http_request_duration_seconds_count{{{labels}}} {count}");
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_count{{{labels}}} {count}"
+            );
         }
         out.push_str("# HELP http_requests_in_flight Requests being answered now.\n");
         out.push_str("# TYPE http_requests_in_flight gauge\n");
-        let _ = writeln!(out, "http_requests_in_flight {}", self.in_flight.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "http_requests_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
         out
     }
 }
 
 fn labels(route: &str, s: &Series) -> String {
     let route = route.replace('\\', "\\\\").replace('"', "\\\"");
-    format!("method=\"{}\",route=\"{route}\",status=\"{}\"", s.method, s.status)
+    format!(
+        "method=\"{}\",route=\"{route}\",status=\"{}\"",
+        s.method, s.status
+    )
 }
 
 #[cfg(test)]
@@ -143,7 +185,10 @@ mod tests {
         metrics.record(&Method::GET, "/a", 200, Duration::from_millis(70));
         metrics.record(&Method::POST, "/a", 201, Duration::from_secs(20));
         let text = metrics.render();
-        assert!(text.contains("http_requests_total{method=\"GET\",route=\"/a\",status=\"200\"} 2"), "{text}");
+        assert!(
+            text.contains("http_requests_total{method=\"GET\",route=\"/a\",status=\"200\"} 2"),
+            "{text}"
+        );
         assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/a\",status=\"200\",le=\"0.005\"} 1"));
         assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/a\",status=\"200\",le=\"0.1\"} 2"));
         assert!(text.contains("http_request_duration_seconds_bucket{method=\"POST\",route=\"/a\",status=\"201\",le=\"10\"} 0"));
