@@ -18,18 +18,20 @@ pub fn routes() -> Router {
         .route("/greetings", post(create_greeting))
 }
 
+/// The query of `GET /hello`.
 #[derive(Deserialize)]
-struct HelloQuery {
+pub struct HelloQuery {
     name: Option<String>,
 }
 
+/// A greeting, as every route answers it.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
-struct Greeting {
+pub struct Greeting {
     message: String,
 }
 
 /// `GET /hello?name=Ada` → `{"message": "Hello, Ada!"}`.
-async fn hello(Query(query): Query<HelloQuery>) -> Json<Greeting> {
+pub async fn hello(Query(query): Query<HelloQuery>) -> Json<Greeting> {
     let name = query
         .name
         .as_deref()
