@@ -16,6 +16,10 @@
 //! `GET /health/ready` and `GET /metrics`; everything under the prefix is the app's.
 //! Unknown routes answer a 404 problem, wrong methods a 405 problem.
 //!
+//! The database comes in with [`App::store`] (a [`Store`] you opened) or
+//! [`App::open_store`] (opened from `database.url`): handlers then take it as
+//! `Extension<Store>`, and `/health/ready` reports whether it answers.
+//!
 //! `run` stops on SIGINT or SIGTERM: it stops accepting connections at once, lets
 //! in-flight requests finish for up to `server.shutdown_grace`, then returns `Ok(())`.
 
@@ -29,6 +33,7 @@ use crate::{
     error::{JsonProblemRenderer, ProblemRenderer},
     health::{self, Readiness},
     http,
+    store::{BackendKind, Store},
     telemetry::{self, Metrics},
 };
 
@@ -108,6 +113,37 @@ impl App {
         self.extensions
             .push(Box::new(move |router| router.layer(Extension(value))));
         self
+    }
+
+    /// Opens the store `database.url` names (see [`Store::open`]) and adds it with
+    /// [`App::store`]. In production an embedded store is allowed, with a warning.
+    pub async fn open_store(self) -> Result<Self> {
+        let store = Store::open(&self.config.database).await?;
+        if self.config.profile == crate::config::Profile::Production
+            && store.kind() != BackendKind::Mongo
+        {
+            tracing::warn!(
+                store = ?store,
+                "production is running on the embedded store: fine for one small node, \
+                 but it does not replicate or scale out; set database.url to mongodb://..."
+            );
+        }
+        Ok(self.store(store))
+    }
+
+    /// Shares `store` with every handler (as `Extension<Store>`) and adds a `database`
+    /// readiness check that pings it.
+    pub fn store(self, store: Store) -> Self {
+        let probe = store.clone();
+        self.state(store).readiness_check("database", move || {
+            let store = probe.clone();
+            async move {
+                store
+                    .ping()
+                    .await
+                    .map_err(|e| e.detail().unwrap_or("unreachable").to_owned())
+            }
+        })
     }
 
     /// Adds a readiness check to `/health/ready`.

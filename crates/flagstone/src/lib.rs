@@ -31,6 +31,7 @@
 //! | [`http`] | the middleware stack |
 //! | [`telemetry`] | logging and Prometheus metrics |
 //! | [`health`] | liveness and readiness checks |
+//! | [`store`] | the storage API over MongoDB and the embedded store |
 //! | [`testing`] | [`testing::TestApp`], the full stack in-process |
 
 extern crate self as flagstone;
@@ -40,21 +41,34 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod store;
 pub mod telemetry;
 pub mod testing;
 
 pub use app::App;
 pub use config::Config;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, FieldError, Result};
+pub use store::{Id, Store};
 
 /// Re-exports of the crates a Flagstone app builds on, so versions always match.
 pub use axum;
+/// The BSON crate the store speaks.
+pub use bson;
+#[cfg(feature = "mongodb")]
+/// The MongoDB driver behind [`Store::mongo`].
+pub use mongodb;
 
 /// The names most apps need, in one import.
 pub mod prelude {
-    pub use crate::{App, Config, Error, Result, error::FieldError, health::Readiness};
+    pub use crate::{
+        App, Config, Error, Result,
+        error::FieldError,
+        health::Readiness,
+        store::{Collection, Id, Index, Store, doc},
+    };
     pub use axum::{
         Json, Router,
+        Extension,
         extract::{Path, Query, State},
         http::StatusCode,
         response::IntoResponse,

@@ -146,7 +146,7 @@ impl Config {
             profile,
             server: ServerConfig::defaults(profile),
             api: ApiConfig::default(),
-            database: DatabaseConfig::default(),
+            database: DatabaseConfig::defaults(profile),
             auth: AuthConfig::default(),
             cors: CorsConfig::default(),
             rate_limit: RateLimitConfig::default(),

@@ -34,6 +34,11 @@ pub(crate) const PORT: Kind<u16> = Kind::new("an integer 1-65535", |v| {
 pub(crate) const COUNT: Kind<u64> = Kind::new("a non-negative integer", |v| {
     integer(v).and_then(|n| u64::try_from(n).ok())
 });
+pub(crate) const POOL_SIZE: Kind<u32> = Kind::new("an integer 0-10000", |v| {
+    integer(v)
+        .filter(|n| (0..=10_000).contains(n))
+        .map(|n| n as u32)
+});
 pub(crate) const BOOL: Kind<bool> = Kind::new("true or false", Value::to_bool_lossy);
 pub(crate) const STRING: Kind<String> = Kind::new("a string", string);
 pub(crate) const OPTIONAL_STRING: Kind<Option<String>> = Kind::new("a string", |v| {

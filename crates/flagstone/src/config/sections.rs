@@ -73,18 +73,71 @@ impl Default for ApiConfig {
 }
 
 /// `[database]`: the database connection.
-#[derive(Clone, Default, JsonSchema)]
+#[derive(Clone, JsonSchema)]
 #[non_exhaustive]
 pub struct DatabaseConfig {
-    /// Connection URL. Required in production.
+    /// Connection URL: `mongodb://...` or `mongodb+srv://...` for MongoDB, `file://PATH`
+    /// for the embedded store persisted to one file, `memory://` for an in-memory one.
+    /// Defaults: `file://data/flagstone.redb` in development, `memory://` in test;
+    /// required in production.
     pub url: Option<String>,
+    /// MongoDB database name; defaults to the URL's path, else `flagstone`.
+    pub name: Option<String>,
+    /// Most connections the MongoDB pool opens (default 10).
+    pub max_pool_size: u32,
+    /// Connections the MongoDB pool keeps open when idle (default 0).
+    pub min_pool_size: u32,
+    /// How long opening a connection may take (default `10s`).
+    #[schemars(with = "String")]
+    pub connect_timeout: Duration,
+    /// How long an operation waits for a reachable server before failing with 503
+    /// (default `5s`).
+    #[schemars(with = "String")]
+    pub server_selection_timeout: Duration,
+    /// How often the embedded store deletes documents expired by TTL indexes (default `60s`).
+    #[schemars(with = "String")]
+    pub ttl_interval: Duration,
+}
+
+impl DatabaseConfig {
+    pub(super) fn defaults(profile: Profile) -> Self {
+        let url = match profile {
+            Profile::Development => Some("file://data/flagstone.redb".to_owned()),
+            Profile::Test => Some("memory://".to_owned()),
+            Profile::Production => None,
+        };
+        Self {
+            url,
+            name: None,
+            max_pool_size: 10,
+            min_pool_size: 0,
+            connect_timeout: Duration::from_secs(10),
+            server_selection_timeout: Duration::from_secs(5),
+            ttl_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    /// An in-memory embedded store.
+    fn default() -> Self {
+        Self::defaults(Profile::Test)
+    }
 }
 
 impl fmt::Debug for DatabaseConfig {
     /// Hides the credentials of the URL, if it has any.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let url = self.url.as_deref().map(redact_credentials);
-        f.debug_struct("DatabaseConfig").field("url", &url).finish()
+        f.debug_struct("DatabaseConfig")
+            .field("url", &url)
+            .field("name", &self.name)
+            .field("max_pool_size", &self.max_pool_size)
+            .field("min_pool_size", &self.min_pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("server_selection_timeout", &self.server_selection_timeout)
+            .field("ttl_interval", &self.ttl_interval)
+            .finish()
     }
 }
 
@@ -328,6 +381,32 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
     };
     let database = DatabaseConfig {
         url: r.get("database.url", d.database.url, &read::OPTIONAL_STRING),
+        name: r.get("database.name", d.database.name, &read::OPTIONAL_STRING),
+        max_pool_size: r.get(
+            "database.max_pool_size",
+            d.database.max_pool_size,
+            &read::POOL_SIZE,
+        ),
+        min_pool_size: r.get(
+            "database.min_pool_size",
+            d.database.min_pool_size,
+            &read::POOL_SIZE,
+        ),
+        connect_timeout: r.get(
+            "database.connect_timeout",
+            d.database.connect_timeout,
+            &read::DURATION,
+        ),
+        server_selection_timeout: r.get(
+            "database.server_selection_timeout",
+            d.database.server_selection_timeout,
+            &read::DURATION,
+        ),
+        ttl_interval: r.get(
+            "database.ttl_interval",
+            d.database.ttl_interval,
+            &read::DURATION,
+        ),
     };
     let auth = AuthConfig {
         secret: r.get("auth.secret", d.auth.secret, &read::SECRET),
@@ -513,8 +592,29 @@ fn check(c: &Config, r: &mut Reader<'_>) {
         ),
         _ => {}
     }
-    if production && c.database.url.is_none() {
-        r.problem("database.url", "is required in production");
+    match c.database.url.as_deref() {
+        None if production => r.problem(
+            "database.url",
+            "is required in production (mongodb://..., or file://PATH for the embedded store)",
+        ),
+        Some(url)
+            if !["memory://", "file://", "mongodb://", "mongodb+srv://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme)) =>
+        {
+            r.problem(
+                "database.url",
+                "must start with mongodb://, mongodb+srv://, file:// or memory://",
+            );
+        }
+        Some("file://") => r.problem("database.url", "file:// needs a path"),
+        _ => {}
+    }
+    if c.database.min_pool_size > c.database.max_pool_size {
+        r.problem(
+            "database.min_pool_size",
+            "must not exceed database.max_pool_size",
+        );
     }
 }
 

@@ -65,6 +65,9 @@ pub enum ErrorKind {
     TooManyRequests,
     /// 500: an unexpected failure; details are logged, never shown.
     Internal,
+    /// 501: the operation is outside what this backend supports (for example a query
+    /// operator the embedded store does not implement). Details are logged, never shown.
+    Unsupported,
     /// 503: a dependency is down or the server is overloaded.
     Unavailable,
 }
@@ -86,6 +89,7 @@ impl ErrorKind {
             Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unsupported => StatusCode::NOT_IMPLEMENTED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -106,6 +110,7 @@ impl ErrorKind {
             Self::Unprocessable => "unprocessable",
             Self::TooManyRequests => "rate_limited",
             Self::Internal => "internal",
+            Self::Unsupported => "unsupported",
             Self::Unavailable => "unavailable",
         }
     }
@@ -123,6 +128,7 @@ impl ErrorKind {
             415 => Self::UnsupportedMediaType,
             422 => Self::Unprocessable,
             429 => Self::TooManyRequests,
+            501 => Self::Unsupported,
             503 => Self::Unavailable,
             400..=499 => Self::BadRequest,
             _ => Self::Internal,
@@ -190,6 +196,15 @@ impl Error {
         let mut error = Self::new(ErrorKind::Validation, "the request has invalid fields");
         error.0.errors = errors;
         error
+    }
+    /// 501: an operation outside what the backend supports; `what` names it.
+    pub fn unsupported(what: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Unsupported, what)
+    }
+    /// Attaches per-field errors (a conflict naming its unique fields, for example).
+    pub fn with_field_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.0.errors = errors;
+        self
     }
     /// 429 Too Many Requests, retryable after `seconds`.
     pub fn too_many_requests(seconds: u64) -> Self {
