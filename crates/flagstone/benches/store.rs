@@ -52,13 +52,19 @@ where
     for i in 0..count {
         run(i).await;
     }
-    Figure { op, count, elapsed: started.elapsed() }
+    Figure {
+        op,
+        count,
+        elapsed: started.elapsed(),
+    }
 }
 
 async fn bench(store: &Store, docs: usize) -> Vec<Figure> {
     let coll: Collection<Document> = store.collection("bench_products");
     coll.drop().await.unwrap();
-    coll.create_index(Index::new(doc! { "sku": 1 }).unique()).await.unwrap();
+    coll.create_index(Index::new(doc! { "sku": 1 }).unique())
+        .await
+        .unwrap();
 
     let started = Instant::now();
     let mut ids = Vec::with_capacity(docs);
@@ -66,7 +72,11 @@ async fn bench(store: &Store, docs: usize) -> Vec<Figure> {
         let batch: Vec<Document> = chunk.iter().map(|i| document(*i)).collect();
         ids.extend(coll.insert_many(&batch).await.unwrap());
     }
-    let mut figures = vec![Figure { op: "insert_many (batches of 1000)", count: docs, elapsed: started.elapsed() }];
+    let mut figures = vec![Figure {
+        op: "insert_many (batches of 1000)",
+        count: docs,
+        elapsed: started.elapsed(),
+    }];
 
     figures.push(
         timed("insert_one", 1000, |i| {
@@ -116,7 +126,10 @@ async fn bench(store: &Store, docs: usize) -> Vec<Figure> {
         timed("update by id ($inc)", 2000, |i| {
             let (coll, id) = (coll.clone(), ids[(i * step) % docs].clone());
             async move {
-                let r = coll.update_one(doc! { "_id": id }, doc! { "$inc": { "price": 1 } }).await.unwrap();
+                let r = coll
+                    .update_one(doc! { "_id": id }, doc! { "$inc": { "price": 1 } })
+                    .await
+                    .unwrap();
                 assert_eq!(r.matched, 1);
             }
         })
@@ -128,15 +141,23 @@ async fn bench(store: &Store, docs: usize) -> Vec<Figure> {
 
 #[tokio::main]
 async fn main() {
-    let docs: usize = std::env::var("FLAGSTONE_BENCH_DOCS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let docs: usize = std::env::var("FLAGSTONE_BENCH_DOCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
     let mut columns: Vec<(String, Vec<Figure>)> = Vec::new();
 
     eprintln!("memory store, {docs} documents...");
-    columns.push(("embedded, memory".into(), bench(&Store::memory(), docs).await));
+    columns.push((
+        "embedded, memory".into(),
+        bench(&Store::memory(), docs).await,
+    ));
 
     eprintln!("file store, {docs} documents...");
-    let file = Store::connect(&format!("file://{}/bench.redb", dir.path().display())).await.unwrap();
+    let file = Store::connect(&format!("file://{}/bench.redb", dir.path().display()))
+        .await
+        .unwrap();
     columns.push(("embedded, file".into(), bench(&file, docs).await));
     drop(file);
 
@@ -157,7 +178,10 @@ async fn main() {
     println!("| operation | {} |", header.join(" | "));
     println!("|---|{}", "---|".repeat(columns.len()));
     for row in 0..columns[0].1.len() {
-        let cells: Vec<String> = columns.iter().map(|(_, figures)| figures[row].cell()).collect();
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(_, figures)| figures[row].cell())
+            .collect();
         println!("| {} | {} |", columns[0].1[row].op, cells.join(" | "));
     }
 }

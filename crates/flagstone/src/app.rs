@@ -170,10 +170,22 @@ impl App {
             true => self.root.merge(self.api),
             false => self.root.nest(prefix, self.api),
         };
+        let limits = crate::validation::InputLimits {
+            max_depth: usize::try_from(self.config.api.max_json_depth).unwrap_or(usize::MAX),
+            max_string_length: usize::try_from(self.config.api.max_string_length)
+                .unwrap_or(usize::MAX),
+        };
         let own = self
             .extensions
             .into_iter()
-            .fold(own, |router, extend| extend(router));
+            .fold(own.layer(Extension(limits)), |router, extend| {
+                extend(router)
+            });
+        let cursor_key = match &self.config.auth.secret {
+            Some(secret) => crate::pagination::CursorKey::from_secret(secret.expose().as_bytes()),
+            None => crate::pagination::CursorKey::ephemeral(),
+        };
+        let own = own.layer(Extension(cursor_key));
         let own = own.fallback(
             |method: axum::http::Method, uri: axum::http::Uri| async move {
                 Error::not_found(format!("no route for {method} {}", uri.path()))

@@ -31,7 +31,9 @@
 //! | [`http`] | the middleware stack |
 //! | [`telemetry`] | logging and Prometheus metrics |
 //! | [`health`] | liveness and readiness checks |
+//! | [`query`] / [`pagination`] | list query parsing, offset and cursor pages, `Link` headers |
 //! | [`store`] | the storage API over MongoDB and the embedded store |
+//! | [`validation`] | the `Validate` trait, its rules and field paths |
 //! | [`testing`] | [`testing::TestApp`], the full stack in-process |
 
 extern crate self as flagstone;
@@ -41,9 +43,12 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod pagination;
+pub mod query;
 pub mod store;
 pub mod telemetry;
 pub mod testing;
+pub mod validation;
 
 pub use app::App;
 pub use config::Config;
@@ -58,6 +63,12 @@ pub use bson;
 /// The MongoDB driver behind [`Store::mongo`].
 pub use mongodb;
 
+/// What generated code reaches through `::flagstone`; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use regex;
+}
+
 /// The names most apps need, in one import.
 pub mod prelude {
     pub use crate::{
@@ -65,10 +76,10 @@ pub mod prelude {
         error::FieldError,
         health::Readiness,
         store::{Collection, Id, Index, Store, doc},
+        validation::Validate,
     };
     pub use axum::{
-        Json, Router,
-        Extension,
+        Extension, Json, Router,
         extract::{Path, Query, State},
         http::StatusCode,
         response::IntoResponse,

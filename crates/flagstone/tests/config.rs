@@ -222,7 +222,11 @@ fn dotenv_reads_only_flagstone_lines() {
         config.server.port, 3000,
         "unprefixed lines and variables are ignored"
     );
-    assert_eq!(config.database.url, None);
+    assert_eq!(
+        config.database.url.as_deref(),
+        Some("file://data/flagstone.redb"),
+        "DATABASE_URL without the prefix is ignored: the development default stands"
+    );
 }
 
 #[test]

@@ -48,7 +48,10 @@ async fn create_note(
     Extension(store): Extension<Store>,
     Json(text): Json<String>,
 ) -> flagstone::Result<(StatusCode, Json<Note>)> {
-    let note = Note { id: Id::new(), text };
+    let note = Note {
+        id: Id::new(),
+        text,
+    };
     store.collection::<Note>("notes").insert_one(&note).await?;
     Ok((StatusCode::CREATED, Json(note)))
 }
@@ -89,7 +92,12 @@ async fn a_malformed_id_in_a_path_is_a_400_problem_and_an_unknown_one_a_404() {
             .store(Store::memory())
             .routes(routes()),
     );
-    for bad in ["not-an-id", "65f1c0ffee", "65f1c0ffee0000000000beefXX", "zzzzzzzzzzzzzzzzzzzzzzzz"] {
+    for bad in [
+        "not-an-id",
+        "65f1c0ffee",
+        "65f1c0ffee0000000000beefXX",
+        "zzzzzzzzzzzzzzzzzzzzzzzz",
+    ] {
         let response = app.get(&format!("/api/v1/notes/{bad}")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(
@@ -139,7 +147,10 @@ async fn a_file_store_is_created_with_its_directory_and_keeps_data_across_reopen
         .await
         .unwrap();
     let id = notes
-        .insert_one(&Note { id: Id::new(), text: "kept".into() })
+        .insert_one(&Note {
+            id: Id::new(),
+            text: "kept".into(),
+        })
         .await
         .unwrap();
     drop((notes, store));
@@ -148,10 +159,17 @@ async fn a_file_store_is_created_with_its_directory_and_keeps_data_across_reopen
     let notes = store.collection::<Note>("notes");
     assert_eq!(notes.find_by_id(id).await.unwrap().unwrap().text, "kept");
     let duplicate = notes
-        .insert_one(&Note { id: Id::new(), text: "kept".into() })
+        .insert_one(&Note {
+            id: Id::new(),
+            text: "kept".into(),
+        })
         .await
         .unwrap_err();
-    assert_eq!(duplicate.kind(), ErrorKind::Conflict, "the unique index survived reopening");
+    assert_eq!(
+        duplicate.kind(),
+        ErrorKind::Conflict,
+        "the unique index survived reopening"
+    );
 }
 
 const CRASH_CHILD_ENV: &str = "FLAGSTONE_STORE_CRASH_CHILD";
@@ -161,7 +179,9 @@ const CRASH_CHILD_ENV: &str = "FLAGSTONE_STORE_CRASH_CHILD";
 #[tokio::test]
 #[ignore = "run as a child process by the crash test"]
 async fn crash_child() {
-    let Ok(url) = std::env::var(CRASH_CHILD_ENV) else { return };
+    let Ok(url) = std::env::var(CRASH_CHILD_ENV) else {
+        return;
+    };
     let store = Store::connect(&url).await.unwrap();
     let writers: Vec<_> = (0..4)
         .map(|task| {
@@ -201,7 +221,13 @@ async fn every_acknowledged_write_survives_sigkill_in_the_middle_of_a_burst() {
     let mut total_acked = 0;
     for round in 0..3 {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "crash_child",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CRASH_CHILD_ENV, &url)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -225,8 +251,15 @@ async fn every_acknowledged_write_survives_sigkill_in_the_middle_of_a_burst() {
                 acked.push(n);
             }
         }
-        assert!(acked.len() >= target, "the child acknowledged only {} writes", acked.len());
-        let killed = Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap();
+        assert!(
+            acked.len() >= target,
+            "the child acknowledged only {} writes",
+            acked.len()
+        );
+        let killed = Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(killed.success());
         child.wait().unwrap();
         // Acks printed between our last read and the kill count too.
@@ -242,12 +275,19 @@ async fn every_acknowledged_write_survives_sigkill_in_the_middle_of_a_burst() {
             );
         }
         let counter = burst.find_by_id("counter").await.unwrap().unwrap();
-        let value = counter.get_i32("value").map(i64::from).or_else(|_| counter.get_i64("value")).unwrap();
+        let value = counter
+            .get_i32("value")
+            .map(i64::from)
+            .or_else(|_| counter.get_i64("value"))
+            .unwrap();
         assert!(
             value >= total_acked as i64,
             "round {round}: counter {value} < {total_acked} acknowledged increments"
         );
-        let inserted = burst.count(doc! { "n": { "$exists": true } }).await.unwrap();
+        let inserted = burst
+            .count(doc! { "n": { "$exists": true } })
+            .await
+            .unwrap();
         assert!(inserted >= total_acked as u64);
     }
 }
@@ -263,7 +303,11 @@ fn pausable_server() -> Option<String> {
 
 fn server(command: &str) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/test-mongo.sh");
-    let out = Command::new("bash").args([script, command]).stdout(Stdio::null()).status().unwrap();
+    let out = Command::new("bash")
+        .args([script, command])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
     assert!(out.success(), "test-mongo.sh {command} failed");
 }
 
@@ -279,7 +323,11 @@ async fn while_the_server_is_down_requests_fail_fast_with_503_and_readiness_reco
     db.server_selection_timeout = Duration::from_millis(1500);
     db.connect_timeout = Duration::from_millis(1500);
     let store = Store::open(&db).await.unwrap();
-    let app = TestApp::new(App::new(config(Profile::Test, &[])).store(store.clone()).routes(routes()));
+    let app = TestApp::new(
+        App::new(config(Profile::Test, &[]))
+            .store(store.clone())
+            .routes(routes()),
+    );
 
     let created = app.post_json("/api/v1/notes", &"before").await;
     assert_eq!(created.status(), StatusCode::CREATED, "{}", created.text());
@@ -290,7 +338,12 @@ async fn while_the_server_is_down_requests_fail_fast_with_503_and_readiness_reco
         let started = Instant::now();
         let during = app.post_json("/api/v1/notes", &"during").await;
         let took = started.elapsed();
-        assert_eq!(during.status(), StatusCode::SERVICE_UNAVAILABLE, "{}", during.text());
+        assert_eq!(
+            during.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            during.text()
+        );
         assert_eq!(during.header("retry-after").unwrap(), "5");
         assert!(took < Duration::from_secs(5), "failing took {took:?}");
         let ready = app.get("/health/ready").await;
@@ -310,13 +363,21 @@ async fn while_the_server_is_down_requests_fail_fast_with_503_and_readiness_reco
         if ready.status() == StatusCode::OK {
             break;
         }
-        assert!(Instant::now() < deadline, "readiness did not recover: {}", ready.text());
+        assert!(
+            Instant::now() < deadline,
+            "readiness did not recover: {}",
+            ready.text()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let after = app.post_json("/api/v1/notes", &"after").await;
     assert_eq!(after.status(), StatusCode::CREATED, "{}", after.text());
     let notes = store.collection::<Note>("notes");
-    assert_eq!(notes.count(doc! {}).await.unwrap(), 2, "before and after are both kept");
+    assert_eq!(
+        notes.count(doc! {}).await.unwrap(),
+        2,
+        "before and after are both kept"
+    );
     store.drop_all().await.unwrap();
 }
 

@@ -8,7 +8,7 @@
 //!      -H 'content-type: application/json' -d '{"name": "Ada", "language": "fr"}'
 //! ```
 
-use flagstone::{error::FieldError, prelude::*};
+use flagstone::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// The app's routes, mounted under the API prefix (`/api/v1`).
@@ -43,44 +43,19 @@ pub async fn hello(Query(query): Query<HelloQuery>) -> Json<Greeting> {
     })
 }
 
-/// The body of `POST /greetings`. Unknown fields are rejected.
-#[derive(Deserialize)]
+/// The body of `POST /greetings`. Unknown fields are rejected; the rules are checked
+/// together, so every invalid field is reported at once.
+#[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 struct NewGreeting {
+    #[validate(non_empty, len(max = 50))]
     name: String,
     #[serde(default)]
+    #[validate(one_of("en", "fr", "de"))]
     language: Option<String>,
 }
 
 const LANGUAGES: [(&str, &str); 3] = [("en", "Hello"), ("fr", "Bonjour"), ("de", "Hallo")];
-
-impl NewGreeting {
-    /// Checks every field and reports every problem at once.
-    fn validate(&self) -> Result<(), Error> {
-        let mut errors = Vec::new();
-        let length = self.name.trim().chars().count();
-        if !(1..=50).contains(&length) {
-            errors.push(FieldError::new(
-                "name",
-                "length",
-                "must be 1 to 50 characters",
-            ));
-        }
-        if let Some(language) = &self.language
-            && !LANGUAGES.iter().any(|(code, _)| code == language)
-        {
-            errors.push(FieldError::new(
-                "language",
-                "one_of",
-                "must be one of: en, fr, de",
-            ));
-        }
-        match errors.is_empty() {
-            true => Ok(()),
-            false => Err(Error::validation(errors)),
-        }
-    }
-}
 
 /// `POST /greetings` → 201 with the greeting in the requested language.
 async fn create_greeting(

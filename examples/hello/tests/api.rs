@@ -58,13 +58,31 @@ async fn reports_every_invalid_field_at_once() {
     );
     let body = response.json();
     assert_eq!(body["code"], "validation_failed");
-    let fields: Vec<&str> = body["errors"]
+    let fields: Vec<(&str, &str)> = body["errors"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["field"].as_str().unwrap())
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
         .collect();
-    assert_eq!(fields, ["name", "language"]);
+    assert_eq!(fields, [("name", "non_empty"), ("language", "one_of")]);
+    assert_eq!(body["errors"][1]["message"], "must be one of: en, fr, de");
+}
+
+#[tokio::test]
+async fn names_are_at_most_50_characters() {
+    let app = app();
+    let longest = app
+        .post_json("/api/v1/greetings", &json!({"name": "é".repeat(50)}))
+        .await;
+    assert_eq!(longest.status(), StatusCode::CREATED);
+    let too_long = app
+        .post_json("/api/v1/greetings", &json!({"name": "é".repeat(51)}))
+        .await;
+    assert_eq!(too_long.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        too_long.json()["errors"],
+        json!([{"field": "name", "code": "length", "message": "must be at most 50 characters"}])
+    );
 }
 
 #[tokio::test]

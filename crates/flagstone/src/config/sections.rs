@@ -61,6 +61,10 @@ pub struct ApiConfig {
     /// Status of validation failures: 400 (default) or 422.
     #[schemars(with = "u16")]
     pub validation_status: StatusCode,
+    /// Deepest nesting of arrays and objects accepted in a JSON body (default 32).
+    pub max_json_depth: u64,
+    /// Longest string accepted in a JSON body, in bytes (default `256KiB`).
+    pub max_string_length: u64,
 }
 
 impl Default for ApiConfig {
@@ -68,6 +72,8 @@ impl Default for ApiConfig {
         Self {
             prefix: "/api/v1".to_owned(),
             validation_status: StatusCode::BAD_REQUEST,
+            max_json_depth: 32,
+            max_string_length: 256 * 1024,
         }
     }
 }
@@ -378,6 +384,12 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
             &read::VALIDATION_STATUS,
         ))
         .unwrap_or(StatusCode::BAD_REQUEST),
+        max_json_depth: r.get("api.max_json_depth", d.api.max_json_depth, &read::COUNT),
+        max_string_length: r.get(
+            "api.max_string_length",
+            d.api.max_string_length,
+            &read::SIZE,
+        ),
     };
     let database = DatabaseConfig {
         url: r.get("database.url", d.database.url, &read::OPTIONAL_STRING),

@@ -71,8 +71,8 @@ pub use bson::{Bson, Document, doc, oid::ObjectId};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-pub use self::id::{Id, InvalidId};
 use self::embedded::Engine;
+pub use self::id::{Id, InvalidId};
 use crate::{Error, Result, config::DatabaseConfig};
 
 /// A handle on the database: cheap to clone, shared by every collection.
@@ -138,7 +138,9 @@ impl Store {
         } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
             #[cfg(feature = "mongodb")]
             {
-                Self { backend: Backend::Mongo(mongo::Mongo::connect(url, config).await?) }
+                Self {
+                    backend: Backend::Mongo(mongo::Mongo::connect(url, config).await?),
+                }
             }
             #[cfg(not(feature = "mongodb"))]
             {
@@ -159,7 +161,10 @@ impl Store {
 
     /// Opens `url` with default settings.
     pub async fn connect(url: &str) -> Result<Self> {
-        let config = DatabaseConfig { url: Some(url.to_owned()), ..DatabaseConfig::default() };
+        let config = DatabaseConfig {
+            url: Some(url.to_owned()),
+            ..DatabaseConfig::default()
+        };
         Self::open(&config).await
     }
 
@@ -169,7 +174,9 @@ impl Store {
     }
 
     fn embedded(engine: Engine) -> Self {
-        Self { backend: Backend::Embedded(Arc::new(engine)) }
+        Self {
+            backend: Backend::Embedded(Arc::new(engine)),
+        }
     }
 
     /// Which backend this is.
@@ -184,7 +191,11 @@ impl Store {
 
     /// The collection `name`, typed as `T`. Nothing is created until the first write.
     pub fn collection<T>(&self, name: &str) -> Collection<T> {
-        Collection { store: self.clone(), name: Arc::from(name), _of: PhantomData }
+        Collection {
+            store: self.clone(),
+            name: Arc::from(name),
+            _of: PhantomData,
+        }
     }
 
     /// The MongoDB database behind this store, for what the store API does not cover
@@ -252,12 +263,16 @@ impl Store {
             return work(engine);
         }
         let engine = engine.clone();
-        tokio::task::spawn_blocking(move || work(&engine)).await.map_err(Error::internal)?
+        tokio::task::spawn_blocking(move || work(&engine))
+            .await
+            .map_err(Error::internal)?
     }
 }
 
 fn spawn_ttl_sweeper(engine: &Arc<Engine>, every: Duration) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
     if every.is_zero() {
         return;
     }
@@ -281,6 +296,14 @@ fn spawn_ttl_sweeper(engine: &Arc<Engine>, every: Duration) {
             }
         }
     });
+}
+
+/// The direction of a sort key: 1 or -1 (anything negative counts as -1).
+pub(crate) fn sort_direction(value: &Bson) -> i32 {
+    match embedded::value::as_f64(value) {
+        Some(d) if d < 0.0 => -1,
+        _ => 1,
+    }
 }
 
 /// Options of a find: sort, skip, limit, projection.
@@ -350,7 +373,14 @@ pub struct Index {
 impl Index {
     /// An index on `keys`.
     pub fn new(keys: Document) -> Self {
-        Self { keys, name: None, unique: false, sparse: false, expire_after: None, partial: None }
+        Self {
+            keys,
+            name: None,
+            unique: false,
+            sparse: false,
+            expire_after: None,
+            partial: None,
+        }
     }
 
     /// Makes it unique.
@@ -408,7 +438,13 @@ impl Index {
                 .iter()
                 .map(|(k, v)| (k.clone(), embedded::value::as_f64(v)))
                 .collect();
-            (keys, i.unique, i.sparse, i.expire_after.map(|d| d.as_secs()), i.partial.clone())
+            (
+                keys,
+                i.unique,
+                i.sparse,
+                i.expire_after.map(|d| d.as_secs()),
+                i.partial.clone(),
+            )
         };
         normal(self) == normal(other)
     }
@@ -423,13 +459,19 @@ pub struct Collection<T> {
 
 impl<T> Clone for Collection<T> {
     fn clone(&self) -> Self {
-        Self { store: self.store.clone(), name: self.name.clone(), _of: PhantomData }
+        Self {
+            store: self.store.clone(),
+            name: self.name.clone(),
+            _of: PhantomData,
+        }
     }
 }
 
 impl<T> std::fmt::Debug for Collection<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Collection").field("name", &self.name).finish()
+        f.debug_struct("Collection")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -439,7 +481,8 @@ pub(crate) fn to_document<T: Serialize>(value: &T) -> Result<Document> {
     Document::from_reader(bytes.as_slice()).map_err(Error::internal)
 }
 
-fn from_document<T: DeserializeOwned>(collection: &str, doc: &Document) -> Result<T> {
+/// Converts a stored document to `T` (ids from ObjectIds).
+pub(crate) fn from_document<T: DeserializeOwned>(collection: &str, doc: &Document) -> Result<T> {
     let bytes = doc.to_vec().map_err(Error::internal)?;
     bson::deserialize_from_slice(&bytes).map_err(|e| {
         Error::internal(std::io::Error::other(format!(
@@ -465,7 +508,11 @@ where
 
     /// The same collection, typed differently (`Document` to see it raw).
     pub fn typed<U>(&self) -> Collection<U> {
-        Collection { store: self.store.clone(), name: self.name.clone(), _of: PhantomData }
+        Collection {
+            store: self.store.clone(),
+            name: self.name.clone(),
+            _of: PhantomData,
+        }
     }
 
     async fn embedded_write<R: Send + 'static>(
@@ -482,8 +529,11 @@ where
         match &self.store.backend {
             Backend::Embedded(e) => {
                 let doc = to_document(value)?;
-                let mut ids = self.embedded_write(e, move |e, n| e.insert(n, vec![doc])).await?;
-                ids.pop().ok_or_else(|| Error::internal(std::io::Error::other("no id returned")))
+                let mut ids = self
+                    .embedded_write(e, move |e, n| e.insert(n, vec![doc]))
+                    .await?;
+                ids.pop()
+                    .ok_or_else(|| Error::internal(std::io::Error::other("no id returned")))
             }
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => m.insert_one(&self.name, value).await,
@@ -492,10 +542,16 @@ where
 
     /// Inserts documents in order and returns their `_id`s. Stops at the first failure
     /// (a duplicate key, say); the documents before it stay inserted.
-    pub async fn insert_many<'a>(&self, values: impl IntoIterator<Item = &'a T>) -> Result<Vec<Bson>> {
+    pub async fn insert_many<'a>(
+        &self,
+        values: impl IntoIterator<Item = &'a T>,
+    ) -> Result<Vec<Bson>> {
         match &self.store.backend {
             Backend::Embedded(e) => {
-                let docs = values.into_iter().map(to_document).collect::<Result<Vec<_>>>()?;
+                let docs = values
+                    .into_iter()
+                    .map(to_document)
+                    .collect::<Result<Vec<_>>>()?;
                 self.embedded_write(e, move |e, n| e.insert(n, docs)).await
             }
             #[cfg(feature = "mongodb")]
@@ -517,7 +573,11 @@ where
     /// Documents matching `filter`: chain `sort`, `skip`, `limit`, `projection`, then
     /// `.await` for a `Vec` or call [`Find::stream`].
     pub fn find(&self, filter: Document) -> Find<T> {
-        Find { collection: self.clone(), filter, options: FindOptions::default() }
+        Find {
+            collection: self.clone(),
+            filter,
+            options: FindOptions::default(),
+        }
     }
 
     /// How many documents match `filter`.
@@ -557,10 +617,17 @@ where
         self.update(filter, update, false, true).await
     }
 
-    async fn update(&self, filter: Document, update: Document, multi: bool, upsert: bool) -> Result<UpdateResult> {
+    async fn update(
+        &self,
+        filter: Document,
+        update: Document,
+        multi: bool,
+        upsert: bool,
+    ) -> Result<UpdateResult> {
         match &self.store.backend {
             Backend::Embedded(e) => {
-                self.embedded_write(e, move |e, n| e.update(n, &filter, &update, multi, upsert)).await
+                self.embedded_write(e, move |e, n| e.update(n, &filter, &update, multi, upsert))
+                    .await
             }
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => m.update(&self.name, filter, update, multi, upsert).await,
@@ -581,11 +648,19 @@ where
     }
 
     /// Atomically deletes the first matching document (in `sort` order) and returns it.
-    pub async fn find_one_and_delete(&self, filter: Document, sort: Option<Document>) -> Result<Option<T>> {
-        let options = FindOptions { sort, ..FindOptions::default() };
+    pub async fn find_one_and_delete(
+        &self,
+        filter: Document,
+        sort: Option<Document>,
+    ) -> Result<Option<T>> {
+        let options = FindOptions {
+            sort,
+            ..FindOptions::default()
+        };
         let doc = match &self.store.backend {
             Backend::Embedded(e) => {
-                self.embedded_write(e, move |e, n| e.find_one_and_delete(n, &filter, &options)).await?
+                self.embedded_write(e, move |e, n| e.find_one_and_delete(n, &filter, &options))
+                    .await?
             }
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => m.find_one_and_delete(&self.name, filter, options).await?,
@@ -607,7 +682,8 @@ where
         let replacement = to_document(value)?;
         match &self.store.backend {
             Backend::Embedded(e) => {
-                self.embedded_write(e, move |e, n| e.replace(n, &filter, replacement, upsert)).await
+                self.embedded_write(e, move |e, n| e.replace(n, &filter, replacement, upsert))
+                    .await
             }
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => m.replace(&self.name, filter, replacement, upsert).await,
@@ -626,7 +702,10 @@ where
 
     async fn delete(&self, filter: Document, multi: bool) -> Result<u64> {
         match &self.store.backend {
-            Backend::Embedded(e) => self.embedded_write(e, move |e, n| e.delete(n, &filter, multi)).await,
+            Backend::Embedded(e) => {
+                self.embedded_write(e, move |e, n| e.delete(n, &filter, multi))
+                    .await
+            }
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => m.delete(&self.name, filter, multi).await,
         }
@@ -651,7 +730,10 @@ where
     /// fails with a 409 too.
     pub async fn create_index(&self, index: Index) -> Result<String> {
         match &self.store.backend {
-            Backend::Embedded(e) => self.embedded_write(e, move |e, n| e.create_index(n, index)).await,
+            Backend::Embedded(e) => {
+                self.embedded_write(e, move |e, n| e.create_index(n, index))
+                    .await
+            }
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => m.create_index(&self.name, index).await,
         }
@@ -689,7 +771,10 @@ where
     pub async fn drop_index(&self, name: &str) -> Result<()> {
         let index = name.to_owned();
         match &self.store.backend {
-            Backend::Embedded(e) => self.embedded_write(e, move |e, n| e.drop_index(n, &index)).await,
+            Backend::Embedded(e) => {
+                self.embedded_write(e, move |e, n| e.drop_index(n, &index))
+                    .await
+            }
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => m.drop_index(&self.name, &index).await,
         }
@@ -757,10 +842,15 @@ where
         match &self.collection.store.backend {
             Backend::Embedded(e) => {
                 let docs = e.find(&self.collection.name, &self.filter, &self.options)?;
-                docs.iter().map(|d| from_document(&self.collection.name, d)).collect()
+                docs.iter()
+                    .map(|d| from_document(&self.collection.name, d))
+                    .collect()
             }
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.find(&self.collection.name, self.filter, self.options).await,
+            Backend::Mongo(m) => {
+                m.find(&self.collection.name, self.filter, self.options)
+                    .await
+            }
         }
     }
 
@@ -771,10 +861,15 @@ where
             Backend::Embedded(e) => {
                 let docs = e.find(&self.collection.name, &self.filter, &self.options)?;
                 let name = self.collection.name.clone();
-                Ok(stream::iter(docs).map(move |d| from_document(&name, &d)).boxed())
+                Ok(stream::iter(docs)
+                    .map(move |d| from_document(&name, &d))
+                    .boxed())
             }
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.find_stream(&self.collection.name, self.filter, self.options).await,
+            Backend::Mongo(m) => {
+                m.find_stream(&self.collection.name, self.filter, self.options)
+                    .await
+            }
         }
     }
 }
@@ -841,7 +936,14 @@ where
     }
 
     async fn run(self) -> Result<Option<T>> {
-        let Self { collection, filter, update, options, returning, upsert } = self;
+        let Self {
+            collection,
+            filter,
+            update,
+            options,
+            returning,
+            upsert,
+        } = self;
         let doc = match &collection.store.backend {
             Backend::Embedded(e) => {
                 collection
