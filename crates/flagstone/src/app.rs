@@ -13,8 +13,12 @@
 //! ```
 //!
 //! The assembled router serves, outside the API prefix, `GET /health/live`,
-//! `GET /health/ready` and `GET /metrics`; everything under the prefix is the app's.
-//! Unknown routes answer a 404 problem, wrong methods a 405 problem.
+//! `GET /health/ready` and `GET /metrics`, and with the `openapi` feature
+//! `GET /openapi.json` and `GET /docs` (see [`crate::openapi`]); everything under the
+//! prefix is the app's. Unknown routes answer a 404 problem, wrong methods a 405 problem.
+//!
+//! Routes documented with `#[utoipa::path]` come in with [`App::api`]; [`App::routes`]
+//! takes plain axum routers, which the document knows nothing about.
 //!
 //! The database comes in with [`App::store`] (a [`Store`] you opened) or
 //! [`App::open_store`] (opened from `database.url`): handlers then take it as
@@ -23,7 +27,7 @@
 //! `run` stops on SIGINT or SIGTERM: it stops accepting connections at once, lets
 //! in-flight requests finish for up to `server.shutdown_grace`, then returns `Ok(())`.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, panic::Location, sync::Arc};
 
 use axum::{Extension, Router, http::HeaderValue, response::IntoResponse, routing::get};
 use tokio::net::TcpListener;
@@ -47,6 +51,11 @@ pub struct App {
     metrics: Option<Arc<Metrics>>,
     /// Shared state added with [`App::state`], applied when the router is built.
     extensions: Vec<Box<dyn FnOnce(Router) -> Router + Send>>,
+    /// What [`App::api`] documented, paths relative to the API prefix.
+    #[cfg(feature = "openapi")]
+    openapi: utoipa::openapi::OpenApi,
+    /// Where [`App::routes`] added routers the document does not cover.
+    undocumented: Vec<&'static Location<'static>>,
 }
 
 impl App {
@@ -70,6 +79,9 @@ impl App {
             renderer: Arc::new(JsonProblemRenderer),
             metrics,
             extensions: Vec::new(),
+            #[cfg(feature = "openapi")]
+            openapi: utoipa::openapi::OpenApi::default(),
+            undocumented: Vec::new(),
         }
     }
 
@@ -80,9 +92,53 @@ impl App {
 
     /// Adds routes under the API prefix (`api.prefix`, `/api/v1` by default). Call it as
     /// often as you like; the routers are merged.
+    ///
+    /// These routes are not in the OpenAPI document: prefer [`App::api`]. The app remembers
+    /// where each such router was added, and
+    /// [`TestApp::openapi_agreement`](crate::testing::TestApp::openapi_agreement) reports it.
+    #[track_caller]
     pub fn routes(mut self, routes: Router) -> Self {
         self.api = self.api.merge(routes);
+        self.undocumented.push(Location::caller());
         self
+    }
+
+    /// Adds documented routes under the API prefix: handlers with `#[utoipa::path]`,
+    /// gathered with `routes!`. Their operations go into the OpenAPI document, paths
+    /// prefixed. Call it as often as you like; the routers are merged.
+    ///
+    /// ```
+    /// use flagstone::prelude::*;
+    ///
+    /// /// Answers `pong`.
+    /// #[utoipa::path(get, path = "/ping", responses((status = 200, body = String)))]
+    /// async fn ping() -> &'static str {
+    ///     "pong"
+    /// }
+    ///
+    /// let app = App::new(flagstone::Config::defaults(flagstone::config::Profile::Test))
+    ///     .api(OpenApiRouter::new().routes(routes!(ping)));
+    /// assert!(app.openapi().paths.paths.contains_key("/api/v1/ping"));
+    /// ```
+    #[cfg(feature = "openapi")]
+    pub fn api(mut self, routes: utoipa_axum::router::OpenApiRouter) -> Self {
+        let (router, openapi) = routes.split_for_parts();
+        self.api = self.api.merge(router);
+        self.openapi.merge(openapi);
+        self
+    }
+
+    /// The complete OpenAPI document, as served at `openapi.json_path` (see
+    /// [`crate::openapi`]).
+    #[cfg(feature = "openapi")]
+    pub fn openapi(&self) -> utoipa::openapi::OpenApi {
+        crate::openapi::build(&self.config, self.openapi.clone())
+    }
+
+    /// Where routers that the OpenAPI document does not cover were added with
+    /// [`App::routes`], as `file:line:column`.
+    pub fn undocumented_routes(&self) -> Vec<String> {
+        self.undocumented.iter().map(ToString::to_string).collect()
     }
 
     /// Adds routes at the root, outside the API prefix (a docs page, a webhook).
@@ -192,6 +248,13 @@ impl App {
             },
         );
         let mut router = health::routes(self.readiness);
+        #[cfg(feature = "openapi")]
+        if self.config.openapi.enabled {
+            let document = crate::openapi::build(&self.config, self.openapi);
+            // Serializing plain strings, maps and numbers cannot fail.
+            let json = serde_json::to_vec(&document).unwrap_or_default();
+            router = router.merge(crate::openapi::routes(&self.config.openapi, json.into()));
+        }
         if let Some(metrics) = &self.metrics {
             let metrics = metrics.clone();
             router = router.route(

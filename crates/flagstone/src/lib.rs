@@ -34,7 +34,15 @@
 //! | [`query`] / [`pagination`] | list query parsing, offset and cursor pages, `Link` headers |
 //! | [`store`] | the storage API over MongoDB and the embedded store |
 //! | [`validation`] | the `Validate` trait, its rules and field paths |
+//! | [`openapi`] | the OpenAPI 3.1 document, `/openapi.json` and the docs page |
 //! | [`testing`] | [`testing::TestApp`], the full stack in-process |
+//!
+//! # Cargo features
+//!
+//! | feature | default | adds |
+//! | --- | --- | --- |
+//! | `mongodb` | on | the MongoDB backend of the store |
+//! | `openapi` | on | the OpenAPI document and docs page ([`App::api`], utoipa and utoipa-axum re-exported) |
 
 extern crate self as flagstone;
 
@@ -43,6 +51,8 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod http;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod pagination;
 pub mod query;
 pub mod store;
@@ -62,11 +72,50 @@ pub use bson;
 #[cfg(feature = "mongodb")]
 /// The MongoDB driver behind [`Store::mongo`].
 pub use mongodb;
+#[cfg(feature = "openapi")]
+/// utoipa, which writes the OpenAPI document: `#[utoipa::path]`, `ToSchema`, `IntoParams`.
+pub use utoipa;
+#[cfg(feature = "openapi")]
+/// utoipa's axum integration: `OpenApiRouter` and `routes!`.
+pub use utoipa_axum;
 
 /// What generated code reaches through `::flagstone`; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "openapi")]
+    pub use inventory;
     pub use regex;
+
+    pub use crate::__register_constraints as register_constraints;
+}
+
+/// Registers a `Validate` type's constraints for the OpenAPI document (see
+/// `openapi::apply_constraints`); expands to nothing without the `openapi` feature.
+#[cfg(feature = "openapi")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_constraints {
+    ($ty:ty) => {
+        $crate::__private::inventory::submit! {
+            $crate::openapi::__private::Registration::new(
+                || {
+                    #[allow(unused_imports)]
+                    use $crate::openapi::__private::{WithSchema as _, WithoutSchema as _};
+                    (&&$crate::openapi::__private::Probe::<$ty>::new()).named_schema()
+                },
+                <$ty as $crate::validation::Validate>::constraints,
+            )
+        }
+    };
+}
+
+/// Registers a `Validate` type's constraints for the OpenAPI document; expands to nothing
+/// without the `openapi` feature.
+#[cfg(not(feature = "openapi"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_constraints {
+    ($ty:ty) => {};
 }
 
 /// The names most apps need, in one import.
@@ -77,6 +126,12 @@ pub mod prelude {
         health::Readiness,
         store::{Collection, Id, Index, Store, doc},
         validation::Validate,
+    };
+    #[cfg(feature = "openapi")]
+    pub use crate::{
+        axum,
+        utoipa::{self, IntoParams, ToSchema},
+        utoipa_axum::{router::OpenApiRouter, routes},
     };
     pub use axum::{
         Extension, Json, Router,

@@ -138,6 +138,7 @@ impl CursorKey {
 
 /// The `meta` of a page.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct PageMeta {
     /// The page size asked for.
@@ -153,8 +154,14 @@ pub struct PageMeta {
     pub total: Option<u64>,
 }
 
-/// One page: the items, their `meta`, and the `Link` header.
+/// One page: the items, their `meta`, and the `Link` header. With the `openapi` feature,
+/// `Page<T>` for `T: ToSchema` has the schema `Page_T`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "One page of items, and where it is.")
+)]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,

@@ -37,13 +37,25 @@ use crate::App;
 #[derive(Clone, Debug)]
 pub struct TestApp {
     router: Router,
+    /// The app's OpenAPI document, for the agreement check.
+    #[cfg(feature = "openapi")]
+    pub(crate) openapi: serde_json::Value,
+    /// Where undocumented routers were added.
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
+    pub(crate) undocumented: Vec<String>,
 }
 
 impl TestApp {
     /// Builds the app's complete router.
     pub fn new(app: App) -> Self {
+        #[cfg(feature = "openapi")]
+        let openapi = serde_json::to_value(app.openapi()).unwrap_or_default();
+        let undocumented = app.undocumented_routes();
         Self {
             router: app.into_router(),
+            #[cfg(feature = "openapi")]
+            openapi,
+            undocumented,
         }
     }
 

@@ -947,6 +947,7 @@ fn json_schema_describes_every_section_and_hides_the_secret() {
         "logging",
         "http",
         "metrics",
+        "openapi",
         "trusted_proxies",
     ] {
         assert!(

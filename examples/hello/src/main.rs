@@ -4,5 +4,5 @@ use flagstone::App;
 
 #[tokio::main]
 async fn main() -> flagstone::Result<()> {
-    App::from_config()?.routes(hello::routes()).run().await
+    App::from_config()?.api(hello::routes()).run().await
 }

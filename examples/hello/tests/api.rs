@@ -11,7 +11,7 @@ use flagstone::{
 use serde_json::json;
 
 fn app() -> TestApp {
-    TestApp::new(App::new(Config::defaults(Profile::Test)).routes(hello::routes()))
+    TestApp::new(App::new(Config::defaults(Profile::Test)).api(hello::routes()))
 }
 
 #[tokio::test]

@@ -127,7 +127,15 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         true => quote!(_),
         false => quote!(__flagstone_errors),
     };
+    // A concrete type registers its constraints, so the OpenAPI document states them in
+    // the schema of the same name (generic types have no single schema to patch).
+    let register = match input.generics.params.is_empty() {
+        true => quote!(::flagstone::__private::register_constraints!(#ident);),
+        false => TokenStream::new(),
+    };
     Ok(quote! {
+        #register
+
         #[automatically_derived]
         impl #impl_generics ::flagstone::validation::Validate for #ident #ty_generics #where_clause {
             fn validate_at(
@@ -654,6 +662,34 @@ mod tests {
             flattened
                 .contains("< Inner as :: flagstone :: validation :: Validate > :: constraints ()")
         );
+    }
+
+    #[test]
+    fn concrete_types_register_their_constraints() {
+        let concrete = output(parse_quote!(
+            struct S {
+                #[validate(email)]
+                a: String,
+            }
+        ));
+        assert!(
+            concrete.contains(":: flagstone :: __private :: register_constraints ! (S) ;"),
+            "{concrete}"
+        );
+        for generic in [
+            output(parse_quote!(
+                struct G<T> {
+                    a: T,
+                }
+            )),
+            output(parse_quote!(
+                struct L<'a> {
+                    a: &'a str,
+                }
+            )),
+        ] {
+            assert!(!generic.contains("register_constraints"), "{generic}");
+        }
     }
 
     #[test]

@@ -58,8 +58,9 @@ use serde::de::DeserializeOwned;
 
 pub use secret::Secret;
 pub use sections::{
-    ApiConfig, AuthConfig, CorsConfig, DEFAULT_CSP, DatabaseConfig, HttpConfig, LogFormat,
-    LoggingConfig, MIN_SECRET_BYTES, MetricsConfig, RateLimitConfig, ServerConfig,
+    ApiConfig, AuthConfig, CorsConfig, DEFAULT_CSP, DEFAULT_DOCS_SCRIPT_URL, DatabaseConfig,
+    HttpConfig, LogFormat, LoggingConfig, MIN_SECRET_BYTES, MetricsConfig, OpenApiConfig,
+    RateLimitConfig, ServerConfig,
 };
 use sources::EnvVars;
 
@@ -126,6 +127,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// The Prometheus endpoint.
     pub metrics: MetricsConfig,
+    /// The OpenAPI document and the docs page.
+    pub openapi: OpenApiConfig,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` headers are believed, as IP addresses
     /// or CIDR ranges. Empty (the default) means the socket's peer is the client.
     #[schemars(with = "Vec<String>")]
@@ -153,6 +156,7 @@ impl Config {
             logging: LoggingConfig::defaults(profile),
             http: HttpConfig::defaults(profile),
             metrics: MetricsConfig::default(),
+            openapi: OpenApiConfig::default(),
             trusted_proxies: Vec::new(),
             figment: Figment::new(),
         }
@@ -200,6 +204,7 @@ impl fmt::Debug for Config {
             .field("logging", &self.logging)
             .field("http", &self.http)
             .field("metrics", &self.metrics)
+            .field("openapi", &self.openapi)
             .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }

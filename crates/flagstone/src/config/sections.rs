@@ -338,6 +338,45 @@ impl Default for MetricsConfig {
     }
 }
 
+/// The default of `openapi.docs_script_url`: the Scalar API reference, from a CDN.
+pub const DEFAULT_DOCS_SCRIPT_URL: &str = "https://cdn.jsdelivr.net/npm/@scalar/api-reference";
+
+/// `[openapi]`: the OpenAPI document and the docs page.
+#[derive(Clone, Debug, JsonSchema)]
+#[non_exhaustive]
+pub struct OpenApiConfig {
+    /// Whether the document and the docs page are served (default true).
+    pub enabled: bool,
+    /// `info.title` (default "Flagstone API").
+    pub title: String,
+    /// `info.version`, the API's own version (default "0.1.0").
+    pub version: String,
+    /// `info.description`, Markdown (default none).
+    pub description: Option<String>,
+    /// Where the JSON document is served, outside the API prefix (default `/openapi.json`).
+    pub json_path: String,
+    /// Where the docs page is served, outside the API prefix (default `/docs`).
+    pub docs_path: String,
+    /// The script the docs page loads, in the browser, at run time: the Scalar API
+    /// reference from a CDN by default; point it at a self-hosted copy to keep the page
+    /// off the internet.
+    pub docs_script_url: String,
+}
+
+impl Default for OpenApiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            title: "Flagstone API".to_owned(),
+            version: "0.1.0".to_owned(),
+            description: None,
+            json_path: "/openapi.json".to_owned(),
+            docs_path: "/docs".to_owned(),
+            docs_script_url: DEFAULT_DOCS_SCRIPT_URL.to_owned(),
+        }
+    }
+}
+
 /// The sections read here; keys inside them that nothing reads are reported as typos.
 const SECTIONS: &[&str] = &[
     "server",
@@ -349,6 +388,7 @@ const SECTIONS: &[&str] = &[
     "logging",
     "http",
     "metrics",
+    "openapi",
 ];
 
 /// Reads every setting from `figment`, then checks the settings against each other and
@@ -490,6 +530,23 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
         enabled: r.get("metrics.enabled", d.metrics.enabled, &read::BOOL),
         path: r.get("metrics.path", d.metrics.path, &read::STRING),
     };
+    let openapi = OpenApiConfig {
+        enabled: r.get("openapi.enabled", d.openapi.enabled, &read::BOOL),
+        title: r.get("openapi.title", d.openapi.title, &read::STRING),
+        version: r.get("openapi.version", d.openapi.version, &read::STRING),
+        description: r.get(
+            "openapi.description",
+            d.openapi.description,
+            &read::OPTIONAL_STRING,
+        ),
+        json_path: r.get("openapi.json_path", d.openapi.json_path, &read::STRING),
+        docs_path: r.get("openapi.docs_path", d.openapi.docs_path, &read::STRING),
+        docs_script_url: r.get(
+            "openapi.docs_script_url",
+            d.openapi.docs_script_url,
+            &read::STRING,
+        ),
+    };
     let trusted_proxies = r.get("trusted_proxies", d.trusted_proxies, &read::NETWORKS);
     r.check_unknown(SECTIONS);
 
@@ -504,6 +561,7 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
         logging,
         http,
         metrics,
+        openapi,
         trusted_proxies,
         figment: figment.clone(),
     };
@@ -546,6 +604,28 @@ fn check(c: &Config, r: &mut Reader<'_>) {
         r.problem(
             "metrics.path",
             format!("must start with `/`, got {:?}", c.metrics.path),
+        );
+    }
+    for (key, path) in [
+        ("openapi.json_path", &c.openapi.json_path),
+        ("openapi.docs_path", &c.openapi.docs_path),
+    ] {
+        if !path.starts_with('/') || path.len() < 2 {
+            r.problem(key, format!("must start with `/`, got {path:?}"));
+        }
+    }
+    if c.openapi.enabled && c.openapi.json_path == c.openapi.docs_path {
+        r.problem(
+            "openapi.docs_path",
+            "must differ from openapi.json_path: both are served",
+        );
+    }
+    if c.openapi.docs_script_url.trim().is_empty()
+        || c.openapi.docs_script_url.contains(['"', '<', '>', ' '])
+    {
+        r.problem(
+            "openapi.docs_script_url",
+            "must be a URL such as \"/assets/api-reference.js\" or \"https://cdn.example.com/api-reference.js\"",
         );
     }
     if c.rate_limit.enabled && (c.rate_limit.requests == 0 || c.rate_limit.period.is_zero()) {

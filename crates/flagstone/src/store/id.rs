@@ -33,7 +33,10 @@ impl<T> Id<T> {
 
     /// Wraps an ObjectId.
     pub const fn from_object_id(oid: ObjectId) -> Self {
-        Self { oid, _of: PhantomData }
+        Self {
+            oid,
+            _of: PhantomData,
+        }
     }
 
     /// The ObjectId.
@@ -118,7 +121,9 @@ impl<T> FromStr for Id<T> {
         if s.len() != 24 {
             return Err(InvalidId);
         }
-        ObjectId::parse_str(s).map(Self::from_object_id).map_err(|_| InvalidId)
+        ObjectId::parse_str(s)
+            .map(Self::from_object_id)
+            .map_err(|_| InvalidId)
     }
 }
 

@@ -33,14 +33,18 @@ impl Mongo {
         options.min_pool_size = Some(config.min_pool_size);
         options.connect_timeout = Some(config.connect_timeout);
         options.server_selection_timeout = Some(config.server_selection_timeout);
-        options.app_name.get_or_insert_with(|| "flagstone".to_owned());
+        options
+            .app_name
+            .get_or_insert_with(|| "flagstone".to_owned());
         let name = config
             .name
             .clone()
             .or_else(|| options.default_database.clone())
             .unwrap_or_else(|| "flagstone".to_owned());
         let client = Client::with_options(options).map_err(map_error)?;
-        Ok(Self { db: client.database(&name) })
+        Ok(Self {
+            db: client.database(&name),
+        })
     }
 
     pub(crate) fn database(&self) -> &Database {
@@ -48,7 +52,11 @@ impl Mongo {
     }
 
     pub(crate) async fn ping(&self) -> Result<()> {
-        self.db.run_command(doc! { "ping": 1 }).await.map(drop).map_err(map_error)
+        self.db
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map(drop)
+            .map_err(map_error)
     }
 
     pub(crate) async fn list_collections(&self) -> Result<Vec<String>> {
@@ -62,11 +70,24 @@ impl Mongo {
     }
 
     pub(crate) async fn drop_collection(&self, name: &str) -> Result<()> {
-        self.db.collection::<Document>(name).drop().await.map_err(map_error)
+        self.db
+            .collection::<Document>(name)
+            .drop()
+            .await
+            .map_err(map_error)
     }
 
-    pub(crate) async fn insert_one<T: Serialize + Send + Sync>(&self, name: &str, value: &T) -> Result<Bson> {
-        let result = self.db.collection::<T>(name).insert_one(value).await.map_err(map_error)?;
+    pub(crate) async fn insert_one<T: Serialize + Send + Sync>(
+        &self,
+        name: &str,
+        value: &T,
+    ) -> Result<Bson> {
+        let result = self
+            .db
+            .collection::<T>(name)
+            .insert_one(value)
+            .await
+            .map_err(map_error)?;
         Ok(result.inserted_id)
     }
 
@@ -79,17 +100,30 @@ impl Mongo {
         if values.is_empty() {
             return Ok(Vec::new());
         }
-        let result = self.db.collection::<T>(name).insert_many(values).await.map_err(map_error)?;
+        let result = self
+            .db
+            .collection::<T>(name)
+            .insert_many(values)
+            .await
+            .map_err(map_error)?;
         let mut ids: Vec<(usize, Bson)> = result.inserted_ids.into_iter().collect();
         ids.sort_by_key(|(i, _)| *i);
         Ok(ids.into_iter().map(|(_, id)| id).collect())
     }
 
-    pub(crate) async fn find<T>(&self, name: &str, filter: Document, options: FindOptions) -> Result<Vec<T>>
+    pub(crate) async fn find<T>(
+        &self,
+        name: &str,
+        filter: Document,
+        options: FindOptions,
+    ) -> Result<Vec<T>>
     where
         T: DeserializeOwned + Send + Sync + Unpin + 'static,
     {
-        self.find_stream(name, filter, options).await?.try_collect().await
+        self.find_stream(name, filter, options)
+            .await?
+            .try_collect()
+            .await
     }
 
     pub(crate) async fn find_stream<T>(
@@ -123,7 +157,12 @@ impl Mongo {
             .map_err(map_error)
     }
 
-    pub(crate) async fn distinct(&self, name: &str, field: &str, filter: Document) -> Result<Vec<Bson>> {
+    pub(crate) async fn distinct(
+        &self,
+        name: &str,
+        field: &str,
+        filter: Document,
+    ) -> Result<Vec<Bson>> {
         self.db
             .collection::<Document>(name)
             .distinct(field, filter)
@@ -229,7 +268,10 @@ impl Mongo {
             .expire_after(index.expire_after)
             .partial_filter_expression(index.partial)
             .build();
-        let model = IndexModel::builder().keys(index.keys).options(options).build();
+        let model = IndexModel::builder()
+            .keys(index.keys)
+            .options(options)
+            .build();
         let result = self
             .db
             .collection::<Document>(name)
@@ -288,9 +330,17 @@ trait Optional: Sized {
 
 impl<T> Optional for T {}
 
-/// Server codes of operations refused as invalid (bad filter or update shape, `$inc` on
-/// a string, a path that cannot be created, `_id` changed, conflicting paths, ...).
-const INVALID: &[i32] = &[2, 9, 14, 16, 17, 28, 40, 52, 56, 66, 72, 31249, 31250, 31253, 31254];
+/// Server codes of operations refused as invalid: a bad filter, update, sort or regex,
+/// `$inc` on a string, a path that cannot be created, `_id` changed or an array,
+/// conflicting paths, a document grown past 16 MiB, ...
+const INVALID: &[i32] = &[
+    2, 9, 10, 14, 16, 17, 28, 40, 52, 53, 56, 66, 72, 171, 10334, 15974, 15975, 17419, 31249,
+    31250, 31253, 31254, 51091, 51108,
+];
+
+/// Index conflicts: the same name with other options (86), the same keys under another
+/// name (85).
+const INDEX_CONFLICT: &[i32] = &[85, 86];
 
 /// Maps a driver error: duplicate key → 409 naming the fields; unreachable → 503 with
 /// Retry-After; refused as invalid → 400; everything else → 500 (logged, not shown).
@@ -302,26 +352,50 @@ pub(crate) fn map_error(e: mongodb::error::Error) -> Error {
             None => (None, String::new()),
         },
         DriverError::Command(c) => (Some(c.code), c.message.clone()),
+        // Refused by the driver before sending: an update without operators, a
+        // replacement with them, a document over the size limit.
+        DriverError::InvalidArgument { message, .. } => {
+            return Error::bad_request(format!("invalid operation: {message}")).with_source(e);
+        }
         DriverError::ServerSelection { .. }
         | DriverError::Io(_)
         | DriverError::ConnectionPoolCleared { .. }
         | DriverError::DnsResolve { .. } => {
             tracing::warn!(error = %e, "database unreachable");
-            return Error::unavailable("the database is unavailable, try again shortly", RETRY_AFTER)
-                .with_source(e);
+            return Error::unavailable(
+                "the database is unavailable, try again shortly",
+                RETRY_AFTER,
+            )
+            .with_source(e);
         }
         _ => (None, String::new()),
     };
     match code {
         Some(11000 | 11001) => duplicate_key(&message).with_source(e),
         // FerretDB reports some duplicates as an internal error from its SQLite backend.
-        Some(1) if message.contains("UNIQUE constraint failed") => duplicate_key(&message).with_source(e),
-        Some(238) => Error::unsupported(format!("the database server does not implement this: {message}")).with_source(e),
-        Some(code) if INVALID.contains(&code) => {
-            Error::bad_request(format!("the database refused the operation: {message}")).with_source(e)
+        Some(1) if message.contains("UNIQUE constraint failed") => {
+            duplicate_key(&message).with_source(e)
         }
-        _ if e.contains_label("RetryableWriteError") || e.contains_label("TransientTransactionError") => {
-            Error::unavailable("the database is unavailable, try again shortly", RETRY_AFTER).with_source(e)
+        Some(238) => Error::unsupported(format!(
+            "the database server does not implement this: {message}"
+        ))
+        .with_source(e),
+        Some(code) if INDEX_CONFLICT.contains(&code) => Error::conflict(format!(
+            "an index conflicts with an existing one: {message}"
+        ))
+        .with_source(e),
+        Some(code) if INVALID.contains(&code) => {
+            Error::bad_request(format!("the database refused the operation: {message}"))
+                .with_source(e)
+        }
+        _ if e.contains_label("RetryableWriteError")
+            || e.contains_label("TransientTransactionError") =>
+        {
+            Error::unavailable(
+                "the database is unavailable, try again shortly",
+                RETRY_AFTER,
+            )
+            .with_source(e)
         }
         _ => Error::internal(e),
     }
@@ -334,7 +408,10 @@ fn duplicate_key(message: &str) -> Error {
         let body = &message[start + "dup key: {".len()..];
         let body = body.rsplit_once('}').map_or(body, |(b, _)| b);
         let fields: Vec<&str> = split_top_level(body)
-            .filter_map(|pair| pair.split_once(':').map(|(k, _)| k.trim().trim_matches('"')))
+            .filter_map(|pair| {
+                pair.split_once(':')
+                    .map(|(k, _)| k.trim().trim_matches('"'))
+            })
             .filter(|k| !k.is_empty())
             .collect();
         if !fields.is_empty() {
@@ -345,7 +422,10 @@ fn duplicate_key(message: &str) -> Error {
         }
     }
     if let Some(start) = message.find("index: ") {
-        let index = message[start + 7..].split_whitespace().next().unwrap_or_default();
+        let index = message[start + 7..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default();
         let fields: Vec<&str> = index
             .split('_')
             .collect::<Vec<_>>()
@@ -391,7 +471,9 @@ mod tests {
         );
         assert_eq!(e.kind(), crate::ErrorKind::Conflict);
         assert_eq!(e.field_errors()[0].field, "email");
-        let e = duplicate_key("E11000 duplicate key error collection: db.t index: a_1_b_-1 dup key: { a: 1, b: { c: 2 } }");
+        let e = duplicate_key(
+            "E11000 duplicate key error collection: db.t index: a_1_b_-1 dup key: { a: 1, b: { c: 2 } }",
+        );
         let fields: Vec<&str> = e.field_errors().iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["a", "b"]);
         let e = duplicate_key("E11000 duplicate key error index: a_1_b_-1");

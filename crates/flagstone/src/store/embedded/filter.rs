@@ -84,6 +84,8 @@ impl Filter {
             Self::And(all) => all.iter().all(|f| f.matches(doc)),
             Self::Or(any) => any.iter().any(|f| f.matches(doc)),
             Self::Nor(none) => !none.iter().any(|f| f.matches(doc)),
+            // A top-level field needs no fan-out, and no allocation.
+            Self::Field { path, cond } if path.len() == 1 => cond.matches(&[doc.get(&path[0])]),
             Self::Field { path, cond } => cond.matches(&path::lookup(doc, path)),
         }
     }
@@ -117,7 +119,10 @@ fn compile_list(op: &str, value: &Bson) -> Result<Vec<Filter>> {
 fn compile_value(value: &Bson) -> Result<Cond> {
     match value {
         Bson::Document(doc) if is_operator_document(doc) => compile_operators(doc),
-        Bson::RegularExpression(re) => Ok(Cond::Regex(build_regex(re.pattern.as_str(), re.options.as_str())?)),
+        Bson::RegularExpression(re) => Ok(Cond::Regex(build_regex(
+            re.pattern.as_str(),
+            re.options.as_str(),
+        )?)),
         literal => Ok(Cond::Eq(literal.clone())),
     }
 }
@@ -154,11 +159,15 @@ fn compile_operators(doc: &Document) -> Result<Cond> {
             "$options" if doc.contains_key("$regex") => continue,
             "$options" => return Err(Error::bad_request("$options needs $regex")),
             "$not" => Cond::Not(Box::new(match operand {
-                Bson::Document(inner) if is_operator_document(inner) => {
-                    compile_operators(inner)?
+                Bson::Document(inner) if is_operator_document(inner) => compile_operators(inner)?,
+                Bson::RegularExpression(re) => {
+                    Cond::Regex(build_regex(re.pattern.as_str(), re.options.as_str())?)
                 }
-                Bson::RegularExpression(re) => Cond::Regex(build_regex(re.pattern.as_str(), re.options.as_str())?),
-                _ => return Err(Error::bad_request("$not needs an operator document or a regex")),
+                _ => {
+                    return Err(Error::bad_request(
+                        "$not needs an operator document or a regex",
+                    ));
+                }
             })),
             "$elemMatch" => {
                 let Bson::Document(inner) = operand else {
@@ -181,9 +190,10 @@ fn compile_operators(doc: &Document) -> Result<Cond> {
             }),
             "$all" => match operand {
                 Bson::Array(items) => {
-                    if let Some(bad) = items.iter().find(|i| {
-                        matches!(i, Bson::Document(d) if is_operator_document(d))
-                    }) {
+                    if let Some(bad) = items
+                        .iter()
+                        .find(|i| matches!(i, Bson::Document(d) if is_operator_document(d)))
+                    {
                         return Err(unsupported(&format!("$all with {bad}")));
                     }
                     Cond::All(items.clone())
@@ -219,7 +229,10 @@ fn members(op: &str, operand: &Bson) -> Result<Vec<Member>> {
     items
         .iter()
         .map(|item| match item {
-            Bson::RegularExpression(re) => Ok(Member::Regex(build_regex(re.pattern.as_str(), re.options.as_str())?)),
+            Bson::RegularExpression(re) => Ok(Member::Regex(build_regex(
+                re.pattern.as_str(),
+                re.options.as_str(),
+            )?)),
             Bson::Document(d) if is_operator_document(d) => {
                 Err(Error::bad_request(format!("{op} cannot hold operators")))
             }
@@ -258,7 +271,11 @@ fn regex_error(pattern: &str, e: &regex::Error) -> Error {
         "repetition operator missing expression",
     ];
     let message = e.to_string();
-    let why = message.lines().last().unwrap_or_default().trim_start_matches("error: ");
+    let why = message
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim_start_matches("error: ");
     match INVALID_EVERYWHERE.iter().any(|m| message.contains(m)) {
         true => Error::bad_request(format!("invalid $regex pattern {pattern:?}: {why}")),
         false => unsupported(&format!("$regex pattern {pattern:?} ({why})")),
@@ -276,7 +293,9 @@ impl Cond {
             Self::All2(all) => all.iter().all(|c| c.matches(found)),
             Self::Eq(v) => Self::eq_any(found, v),
             // An `$and` of equalities: each value may be met by a different element.
-            Self::All(values) => !values.is_empty() && values.iter().all(|v| Self::eq_any(found, v)),
+            Self::All(values) => {
+                !values.is_empty() && values.iter().all(|v| Self::eq_any(found, v))
+            }
             _ => found.iter().any(|f| self.matches_one(*f)),
         }
     }
@@ -287,13 +306,17 @@ impl Cond {
         match self {
             Self::Eq(v) => value::equals(item, v),
             Self::Ne(v) => !value::equals(item, v),
-            Self::Cmp(direction, inclusive, operand) => compare_match(item, *direction, *inclusive, operand),
+            Self::Cmp(direction, inclusive, operand) => {
+                compare_match(item, *direction, *inclusive, operand)
+            }
             Self::In(members) => members.iter().any(|m| member_matches(m, item)),
             Self::Nin(members) => !members.iter().any(|m| member_matches(m, item)),
             Self::Exists(want) => *want,
             Self::Regex(re) => regex_match(re, item),
             Self::Not(inner) => !inner.matches_element(item),
-            Self::All(values) => !values.is_empty() && values.iter().all(|v| value::equals(item, v)),
+            Self::All(values) => {
+                !values.is_empty() && values.iter().all(|v| value::equals(item, v))
+            }
             Self::All2(all) => all.iter().all(|c| c.matches_element(item)),
             Self::ElemMatch(_) | Self::Size(_) => self.matches_one(Some(item)),
         }
@@ -385,7 +408,9 @@ mod tests {
     use super::*;
 
     fn m(filter: Document, doc: Document) -> bool {
-        Filter::compile(&filter).expect("filter compiles").matches(&doc)
+        Filter::compile(&filter)
+            .expect("filter compiles")
+            .matches(&doc)
     }
 
     #[test]
@@ -405,7 +430,10 @@ mod tests {
         assert!(m(doc! { "tags": ["a", "b"] }, d.clone()));
         assert!(!m(doc! { "tags": ["b", "a"] }, d.clone()));
         assert!(m(doc! { "n": { "$gt": 4, "$lt": 2 } }, d.clone()));
-        assert!(!m(doc! { "n": { "$elemMatch": { "$gt": 4, "$lt": 2 } } }, d.clone()));
+        assert!(!m(
+            doc! { "n": { "$elemMatch": { "$gt": 4, "$lt": 2 } } },
+            d.clone()
+        ));
         assert!(m(doc! { "tags": { "$all": ["b", "a"] } }, d.clone()));
         assert!(m(doc! { "tags": { "$size": 2 } }, d));
     }
@@ -429,15 +457,22 @@ mod tests {
         let d = doc! { "a": [[1, 2], 3] };
         assert!(!m(doc! { "a": { "$elemMatch": { "$lt": 2 } } }, d.clone()));
         assert!(m(doc! { "a": { "$elemMatch": { "$gt": 2 } } }, d.clone()));
-        assert!(m(doc! { "a": { "$elemMatch": { "$eq": [1, 2] } } }, d.clone()));
+        assert!(m(
+            doc! { "a": { "$elemMatch": { "$eq": [1, 2] } } },
+            d.clone()
+        ));
         assert!(m(doc! { "a": { "$elemMatch": { "$size": 2 } } }, d.clone()));
-        assert!(!m(doc! { "a": { "$elemMatch": { "$in": [1] } } }, d.clone()));
+        assert!(!m(
+            doc! { "a": { "$elemMatch": { "$in": [1] } } },
+            d.clone()
+        ));
         assert!(m(doc! { "a": { "$elemMatch": { "$nin": [1, 3] } } }, d));
     }
 
     #[test]
     fn malformed_input_is_a_bad_request() {
-        let err = Filter::compile(&doc! { "a": { "$gt": 1, "b": 2 } }).expect_err("not an operator");
+        let err =
+            Filter::compile(&doc! { "a": { "$gt": 1, "b": 2 } }).expect_err("not an operator");
         assert_eq!(err.kind(), crate::ErrorKind::BadRequest);
         let err = Filter::compile(&doc! { "a": { "$regex": "(" } }).expect_err("unclosed group");
         assert_eq!(err.kind(), crate::ErrorKind::BadRequest);

@@ -29,21 +29,33 @@ pub(crate) struct IndexState {
 
 impl IndexState {
     pub(crate) fn new(spec: Index) -> Result<Self> {
-        let text = spec.keys.values().any(|v| matches!(v, Bson::String(s) if s == "text"));
+        let text = spec
+            .keys
+            .values()
+            .any(|v| matches!(v, Bson::String(s) if s == "text"));
         if !text
             && let Some((field, kind)) = spec
                 .keys
                 .iter()
                 .find(|(_, v)| value::as_f64(v).is_none_or(|d| d != 1.0 && d != -1.0))
         {
-            return Err(crate::store::unsupported(&format!("index kind {kind} on {field:?}")));
+            return Err(crate::store::unsupported(&format!(
+                "index kind {kind} on {field:?}"
+            )));
         }
         let fields = match text {
             true => Vec::new(),
             false => spec.keys.keys().map(|k| path::split(k)).collect(),
         };
         let partial = spec.partial.as_ref().map(Filter::compile).transpose()?;
-        Ok(Self { name: spec.resolved_name(), spec, fields, partial, entries: BTreeSet::new(), multikey: false })
+        Ok(Self {
+            name: spec.resolved_name(),
+            spec,
+            fields,
+            partial,
+            entries: BTreeSet::new(),
+            multikey: false,
+        })
     }
 
     /// The key tuples of `doc` in this index (several for an array field, none when a
@@ -107,7 +119,9 @@ impl IndexState {
     pub(crate) fn same_keys(&self, other: &Self) -> bool {
         let (a, b) = (&self.spec.keys, &other.spec.keys);
         a.len() == b.len()
-            && a.iter().zip(b).all(|((ka, va), (kb, vb))| ka == kb && same_kind(va, vb))
+            && a.iter()
+                .zip(b)
+                .all(|((ka, va), (kb, vb))| ka == kb && same_kind(va, vb))
             && self.spec.partial == other.spec.partial
     }
 
@@ -153,14 +167,21 @@ impl IndexState {
         let usable = |v: &Bson| {
             !matches!(
                 v,
-                Bson::Null | Bson::Undefined | Bson::Array(_) | Bson::Document(_) | Bson::MinKey | Bson::MaxKey
+                Bson::Null
+                    | Bson::Undefined
+                    | Bson::Array(_)
+                    | Bson::Document(_)
+                    | Bson::MinKey
+                    | Bson::MaxKey
             )
         };
         let mut ids = Vec::new();
         match cond {
             Cond::Eq(v) if usable(v) => self.scan(v, true, Some((v, true)), &mut ids),
             Cond::In(members)
-                if members.iter().all(|m| matches!(m, Member::Value(v) if usable(v))) =>
+                if members
+                    .iter()
+                    .all(|m| matches!(m, Member::Value(v) if usable(v))) =>
             {
                 for m in members {
                     if let Member::Value(v) = m {
@@ -191,7 +212,9 @@ impl IndexState {
                 match (low, high) {
                     (Some((lo, inc)), _) if self.multikey => self.scan(lo, inc, None, &mut ids),
                     (Some((lo, inc)), high) => self.scan(lo, inc, high, &mut ids),
-                    (None, Some((hi, inc))) => self.scan(&bracket_floor(hi)?, true, Some((hi, inc)), &mut ids),
+                    (None, Some((hi, inc))) => {
+                        self.scan(&bracket_floor(hi)?, true, Some((hi, inc)), &mut ids)
+                    }
                     (None, None) => return None,
                 }
             }
@@ -204,10 +227,19 @@ impl IndexState {
 
     /// Walks entries whose first component lies in `[from, to]` (bounds inclusive or
     /// not), within `from`'s type bracket.
-    fn scan(&self, from: &Bson, from_inclusive: bool, to: Option<(&Bson, bool)>, ids: &mut Vec<Key>) {
+    fn scan(
+        &self,
+        from: &Bson,
+        from_inclusive: bool,
+        to: Option<(&Bson, bool)>,
+        ids: &mut Vec<Key>,
+    ) {
         let start = (vec![Key(from.clone())], Key(Bson::MinKey));
         let bracket = value::rank(from);
-        for (key, id) in self.entries.range((Bound::Included(start), Bound::Unbounded)) {
+        for (key, id) in self
+            .entries
+            .range((Bound::Included(start), Bound::Unbounded))
+        {
             let first = &key[0].0;
             if value::rank(first) != bracket {
                 break;
@@ -258,7 +290,10 @@ pub(crate) fn duplicate(keys: &Document, values: &[Key]) -> Error {
 pub(crate) fn duplicate_error(fields: &[&str], value: Option<&str>) -> Error {
     let detail = match value {
         Some(v) => format!("a document with {} = {v} already exists", fields.join(", ")),
-        None => format!("a document with the same {} already exists", fields.join(", ")),
+        None => format!(
+            "a document with the same {} already exists",
+            fields.join(", ")
+        ),
     };
     let errors = fields
         .iter()

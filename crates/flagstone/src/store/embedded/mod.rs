@@ -152,10 +152,17 @@ impl Engine {
         let mut collections = HashMap::new();
         let txn = db.begin_read().map_err(storage)?;
         for table in txn.list_tables().map_err(storage)? {
-            let Some(name) = table.name().strip_prefix(DOCS_PREFIX) else { continue };
+            let Some(name) = table.name().strip_prefix(DOCS_PREFIX) else {
+                continue;
+            };
             let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(table.name());
             let mut coll = Coll::default();
-            for row in txn.open_table(def).map_err(storage)?.iter().map_err(storage)? {
+            for row in txn
+                .open_table(def)
+                .map_err(storage)?
+                .iter()
+                .map_err(storage)?
+            {
                 let (_, doc) = row.map_err(storage)?;
                 let doc = Document::from_reader(doc.value()).map_err(Error::internal)?;
                 let id = Key(doc.get("_id").cloned().unwrap_or(Bson::Null));
@@ -167,8 +174,11 @@ impl Engine {
             Ok(table) => {
                 for row in table.iter().map_err(storage)? {
                     let (key, spec) = row.map_err(storage)?;
-                    let Some((name, _)) = key.value().split_once('\0') else { continue };
-                    let spec: Index = bson::deserialize_from_slice(spec.value()).map_err(Error::internal)?;
+                    let Some((name, _)) = key.value().split_once('\0') else {
+                        continue;
+                    };
+                    let spec: Index =
+                        bson::deserialize_from_slice(spec.value()).map_err(Error::internal)?;
                     let coll = collections.entry(name.to_owned()).or_default();
                     let mut state = IndexState::new(spec)?;
                     for (id, doc) in &coll.docs {
@@ -214,13 +224,20 @@ impl Engine {
         if let Some(c) = self.get(name) {
             return c;
         }
-        write(&self.collections).entry(name.to_owned()).or_default().clone()
+        write(&self.collections)
+            .entry(name.to_owned())
+            .or_default()
+            .clone()
     }
 
     /// Runs a write: `apply` changes the collection in memory and records its changes,
     /// which are then committed to the file. On a failed commit the changes are undone.
     /// A write that changes nothing does not create the collection.
-    fn write<R>(&self, name: &str, apply: impl FnOnce(&mut Coll, &mut Vec<Change>) -> Result<R>) -> Result<R> {
+    fn write<R>(
+        &self,
+        name: &str,
+        apply: impl FnOnce(&mut Coll, &mut Vec<Change>) -> Result<R>,
+    ) -> Result<R> {
         let _gate = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let existed = self.get(name).is_some();
         let coll = self.get_or_create(name);
@@ -253,7 +270,9 @@ impl Engine {
                 let key = id_bytes(&change.id)?;
                 match &change.new {
                     Some(doc) => {
-                        table.insert(key.as_slice(), encode(doc)?.as_slice()).map_err(storage)?;
+                        table
+                            .insert(key.as_slice(), encode(doc)?.as_slice())
+                            .map_err(storage)?;
                     }
                     None => {
                         table.remove(key.as_slice()).map_err(storage)?;
@@ -277,14 +296,29 @@ impl Engine {
     }
 
     /// Documents matching `filter`, sorted, skipped, limited and projected.
-    pub(crate) fn find(&self, name: &str, filter: &Document, options: &FindOptions) -> Result<Vec<Document>> {
+    pub(crate) fn find(
+        &self,
+        name: &str,
+        filter: &Document,
+        options: &FindOptions,
+    ) -> Result<Vec<Document>> {
         let filter = Filter::compile(filter)?;
         let sort = Sort::parse(options.sort.as_ref())?;
-        let projection = options.projection.as_ref().map(Projection::parse).transpose()?.flatten();
-        let Some(coll) = self.get(name) else { return Ok(Vec::new()) };
+        let projection = options
+            .projection
+            .as_ref()
+            .map(Projection::parse)
+            .transpose()?
+            .flatten();
+        let Some(coll) = self.get(name) else {
+            return Ok(Vec::new());
+        };
         let coll = read(&coll);
         let skip = usize::try_from(options.skip.unwrap_or(0)).unwrap_or(usize::MAX);
-        let limit = options.limit.and_then(|l| usize::try_from(l.unsigned_abs()).ok()).filter(|l| *l > 0);
+        let limit = options
+            .limit
+            .and_then(|l| usize::try_from(l.unsigned_abs()).ok())
+            .filter(|l| *l > 0);
         let mut found: Vec<&Document> = Vec::new();
         if sort.is_empty() {
             // Natural order: stop as soon as the page is full.
@@ -298,11 +332,29 @@ impl Engine {
                 found.push(doc);
                 true
             });
-            let mut keyed: Vec<(Vec<Bson>, &Document)> = found.into_iter().map(|d| (sort.key(d), d)).collect();
-            keyed.sort_by(|a, b| sort.compare(&a.0, &b.0));
-            found = keyed.into_iter().map(|(_, d)| d).collect();
+            // Keys borrow from the documents; ties keep natural (`_id`) order. With a
+            // limit only the first `skip + limit` are put in order.
+            let mut keyed: Vec<(Vec<&Bson>, usize, &Document)> = found
+                .into_iter()
+                .enumerate()
+                .map(|(i, d)| (sort.key_ref(d), i, d))
+                .collect();
+            let order = |a: &(Vec<&Bson>, usize, &Document), b: &(Vec<&Bson>, usize, &Document)| {
+                sort.compare_ref(&a.0, &b.0).then(a.1.cmp(&b.1))
+            };
+            if let Some(wanted) = limit.map(|l| l.saturating_add(skip))
+                && wanted < keyed.len()
+            {
+                keyed.select_nth_unstable_by(wanted, order);
+                keyed.truncate(wanted);
+            }
+            keyed.sort_unstable_by(order);
+            found = keyed.into_iter().map(|(_, _, d)| d).collect();
         }
-        let page = found.into_iter().skip(skip).take(limit.unwrap_or(usize::MAX));
+        let page = found
+            .into_iter()
+            .skip(skip)
+            .take(limit.unwrap_or(usize::MAX));
         Ok(match &projection {
             Some(p) => page.map(|d| p.apply(d)).collect(),
             None => page.cloned().collect(),
@@ -312,7 +364,9 @@ impl Engine {
     /// How many documents match.
     pub(crate) fn count(&self, name: &str, filter: &Document) -> Result<u64> {
         let filter = Filter::compile(filter)?;
-        let Some(coll) = self.get(name) else { return Ok(0) };
+        let Some(coll) = self.get(name) else {
+            return Ok(0);
+        };
         let coll = read(&coll);
         if filter.is_empty() {
             return Ok(coll.docs.len() as u64);
@@ -329,7 +383,9 @@ impl Engine {
     /// BSON order.
     pub(crate) fn distinct(&self, name: &str, field: &str, filter: &Document) -> Result<Vec<Bson>> {
         let filter = Filter::compile(filter)?;
-        let Some(coll) = self.get(name) else { return Ok(Vec::new()) };
+        let Some(coll) = self.get(name) else {
+            return Ok(Vec::new());
+        };
         let coll = read(&coll);
         let parts = path::split(field);
         let mut values = std::collections::BTreeSet::new();
@@ -348,14 +404,24 @@ impl Engine {
     }
 
     /// `update_one` / `update_many`, with optional upsert.
-    pub(crate) fn update(&self, name: &str, filter: &Document, update: &Document, multi: bool, upsert: bool) -> Result<UpdateResult> {
+    pub(crate) fn update(
+        &self,
+        name: &str,
+        filter: &Document,
+        update: &Document,
+        multi: bool,
+        upsert: bool,
+    ) -> Result<UpdateResult> {
         let compiled = Filter::compile(filter)?;
         let update = Update::parse(update)?;
         self.write(name, |coll, changes| {
             let targets = coll.matching_ids(&compiled, if multi { usize::MAX } else { 1 });
-            let mut result = UpdateResult { matched: targets.len() as u64, ..UpdateResult::default() };
+            let mut result = UpdateResult {
+                matched: targets.len() as u64,
+                ..UpdateResult::default()
+            };
             if targets.is_empty() && upsert {
-                let mut doc = update::seed_from_filter(filter);
+                let mut doc = update::seed_from_filter(filter)?;
                 update.apply(&mut doc, true)?;
                 result.upserted_id = Some(coll.insert_new(doc, changes)?);
                 return Ok(result);
@@ -370,9 +436,17 @@ impl Engine {
     }
 
     /// Replaces the first matching document, keeping its `_id`.
-    pub(crate) fn replace(&self, name: &str, filter: &Document, replacement: Document, upsert: bool) -> Result<UpdateResult> {
+    pub(crate) fn replace(
+        &self,
+        name: &str,
+        filter: &Document,
+        replacement: Document,
+        upsert: bool,
+    ) -> Result<UpdateResult> {
         if replacement.keys().any(|k| k.starts_with('$')) {
-            return Err(Error::bad_request("a replacement document cannot contain update operators"));
+            return Err(Error::bad_request(
+                "a replacement document cannot contain update operators",
+            ));
         }
         let compiled = Filter::compile(filter)?;
         self.write(name, |coll, changes| {
@@ -383,12 +457,15 @@ impl Engine {
                 }
                 let mut doc = replacement;
                 if !doc.contains_key("_id")
-                    && let Some(id) = update::seed_from_filter(filter).get("_id")
+                    && let Some(id) = update::id_from_filter(filter)
                 {
-                    doc.insert("_id", id.clone());
+                    doc.insert("_id", id);
                 }
                 let upserted = coll.insert_new(doc, changes)?;
-                return Ok(UpdateResult { upserted_id: Some(upserted), ..UpdateResult::default() });
+                return Ok(UpdateResult {
+                    upserted_id: Some(upserted),
+                    ..UpdateResult::default()
+                });
             };
             let modified = coll.modify(
                 &id,
@@ -396,7 +473,9 @@ impl Engine {
                     if let Some(new_id) = replacement.get("_id")
                         && !value::equals(new_id, &id.0)
                     {
-                        return Err(Error::bad_request("the replacement would change the immutable field _id"));
+                        return Err(Error::bad_request(
+                            "the replacement would change the immutable field _id",
+                        ));
                     }
                     let mut next = Document::new();
                     next.insert("_id", id.0.clone());
@@ -406,7 +485,11 @@ impl Engine {
                 },
                 changes,
             )?;
-            Ok(UpdateResult { matched: 1, modified: u64::from(modified), upserted_id: None })
+            Ok(UpdateResult {
+                matched: 1,
+                modified: u64::from(modified),
+                upserted_id: None,
+            })
         })
     }
 
@@ -423,7 +506,12 @@ impl Engine {
     ) -> Result<Option<Document>> {
         let compiled = Filter::compile(filter)?;
         let sort = Sort::parse(options.sort.as_ref())?;
-        let projection = options.projection.as_ref().map(Projection::parse).transpose()?.flatten();
+        let projection = options
+            .projection
+            .as_ref()
+            .map(Projection::parse)
+            .transpose()?
+            .flatten();
         let update = Update::parse(update)?;
         self.write(name, |coll, changes| {
             let target = coll.first_sorted(&compiled, &sort);
@@ -434,7 +522,7 @@ impl Engine {
                     (before, coll.docs.get(&id).cloned())
                 }
                 None if upsert => {
-                    let mut doc = update::seed_from_filter(filter);
+                    let mut doc = update::seed_from_filter(filter)?;
                     update.apply(&mut doc, true)?;
                     let id = coll.insert_new(doc, changes)?;
                     (None, coll.docs.get(&Key(id)).cloned())
@@ -453,14 +541,25 @@ impl Engine {
     }
 
     /// Atomically finds one document (first in `sort` order) and deletes it.
-    pub(crate) fn find_one_and_delete(&self, name: &str, filter: &Document, options: &FindOptions) -> Result<Option<Document>> {
+    pub(crate) fn find_one_and_delete(
+        &self,
+        name: &str,
+        filter: &Document,
+        options: &FindOptions,
+    ) -> Result<Option<Document>> {
         let compiled = Filter::compile(filter)?;
         let sort = Sort::parse(options.sort.as_ref())?;
         self.write(name, |coll, changes| {
-            let Some(id) = coll.first_sorted(&compiled, &sort) else { return Ok(None) };
+            let Some(id) = coll.first_sorted(&compiled, &sort) else {
+                return Ok(None);
+            };
             let old = coll.docs.get(&id).cloned();
             coll.put(id.clone(), None)?;
-            changes.push(Change { id, old: old.clone(), new: None });
+            changes.push(Change {
+                id,
+                old: old.clone(),
+                new: None,
+            });
             Ok(old)
         })
     }
@@ -476,7 +575,11 @@ impl Engine {
             for id in &targets {
                 let old = coll.docs.get(id).cloned();
                 coll.put(id.clone(), None)?;
-                changes.push(Change { id: id.clone(), old, new: None });
+                changes.push(Change {
+                    id: id.clone(),
+                    old,
+                    new: None,
+                });
             }
             Ok(targets.len() as u64)
         })
@@ -533,7 +636,12 @@ impl Engine {
     pub(crate) fn list_indexes(&self, name: &str) -> Vec<Index> {
         let mut out = vec![Index::new(bson::doc! { "_id": 1 }).name("_id_")];
         if let Some(coll) = self.get(name) {
-            out.extend(read(&coll).indexes.iter().map(|i| i.spec.clone().name(i.name.clone())));
+            out.extend(
+                read(&coll)
+                    .indexes
+                    .iter()
+                    .map(|i| i.spec.clone().name(i.name.clone())),
+            );
         }
         out
     }
@@ -603,15 +711,19 @@ impl Engine {
         let now = bson::DateTime::now().timestamp_millis();
         let mut purged = 0;
         for name in self.list_collections() {
-            let Some(coll) = self.get(&name) else { continue };
+            let Some(coll) = self.get(&name) else {
+                continue;
+            };
             let filters: Vec<Document> = read(&coll)
                 .indexes
                 .iter()
                 .filter_map(|i| {
                     let ttl = i.spec.expire_after?;
                     let (field, _) = i.spec.keys.iter().next()?;
-                    let cutoff = now.saturating_sub(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-                    let expired = bson::doc! { field: { "$lte": bson::DateTime::from_millis(cutoff) } };
+                    let cutoff =
+                        now.saturating_sub(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+                    let expired =
+                        bson::doc! { field: { "$lte": bson::DateTime::from_millis(cutoff) } };
                     Some(match &i.spec.partial {
                         Some(partial) => bson::doc! { "$and": [expired, partial.clone()] },
                         None => expired,
@@ -670,14 +782,25 @@ impl Coll {
             return Err(index::duplicate_error(&["_id"], Some(&id.to_string())));
         }
         self.put(key.clone(), Some(doc.clone()))?;
-        changes.push(Change { id: key, old: None, new: Some(doc) });
+        changes.push(Change {
+            id: key,
+            old: None,
+            new: Some(doc),
+        });
         Ok(id)
     }
 
     /// Applies `change` to a copy of the document at `id`; stores it if it changed.
     /// Returns whether it changed.
-    fn modify(&mut self, id: &Key, change: impl FnOnce(&mut Document) -> Result<()>, changes: &mut Vec<Change>) -> Result<bool> {
-        let Some(old) = self.docs.get(id) else { return Ok(false) };
+    fn modify(
+        &mut self,
+        id: &Key,
+        change: impl FnOnce(&mut Document) -> Result<()>,
+        changes: &mut Vec<Change>,
+    ) -> Result<bool> {
+        let Some(old) = self.docs.get(id) else {
+            return Ok(false);
+        };
         let mut doc = old.clone();
         change(&mut doc)?;
         if &doc == old {
@@ -685,7 +808,11 @@ impl Coll {
         }
         let old = old.clone();
         self.put(id.clone(), Some(doc.clone()))?;
-        changes.push(Change { id: id.clone(), old: Some(old), new: Some(doc) });
+        changes.push(Change {
+            id: id.clone(),
+            old: Some(old),
+            new: Some(doc),
+        });
         Ok(true)
     }
 
@@ -719,7 +846,9 @@ impl Coll {
         };
         let mut best: Option<Vec<Key>> = None;
         for clause in clauses {
-            let Filter::Field { path, cond } = clause else { continue };
+            let Filter::Field { path, cond } = clause else {
+                continue;
+            };
             let ids = if path.len() == 1 && path[0] == "_id" {
                 id_candidates(cond, &self.docs)
             } else {
@@ -751,7 +880,10 @@ impl Coll {
         let mut best: Option<(Vec<Bson>, &Document)> = None;
         self.scan(filter, |doc| {
             let key = sort.key(doc);
-            if best.as_ref().is_none_or(|(b, _)| sort.compare(&key, b).is_lt()) {
+            if best
+                .as_ref()
+                .is_none_or(|(b, _)| sort.compare(&key, b).is_lt())
+            {
                 best = Some((key, doc));
             }
             true
@@ -765,8 +897,17 @@ fn id_candidates(cond: &filter::Cond, docs: &BTreeMap<Key, Document>) -> Option<
     use filter::{Cond, Member};
     let plain = |v: &Bson| !matches!(v, Bson::Null | Bson::Array(_) | Bson::Document(_));
     match cond {
-        Cond::Eq(v) if plain(v) => Some(docs.get_key_value(&Key(v.clone())).map(|(k, _)| k.clone()).into_iter().collect()),
-        Cond::In(members) if members.iter().all(|m| matches!(m, Member::Value(v) if plain(v))) => {
+        Cond::Eq(v) if plain(v) => Some(
+            docs.get_key_value(&Key(v.clone()))
+                .map(|(k, _)| k.clone())
+                .into_iter()
+                .collect(),
+        ),
+        Cond::In(members)
+            if members
+                .iter()
+                .all(|m| matches!(m, Member::Value(v) if plain(v))) =>
+        {
             let mut ids: Vec<Key> = members
                 .iter()
                 .filter_map(|m| match m {

@@ -63,7 +63,10 @@ mod tests {
     use super::*;
 
     fn values(doc: &Document, path: &str) -> Vec<Option<Bson>> {
-        lookup(doc, &split(path)).into_iter().map(|v| v.cloned()).collect()
+        lookup(doc, &split(path))
+            .into_iter()
+            .map(|v| v.cloned())
+            .collect()
     }
 
     #[test]

@@ -14,7 +14,9 @@ pub(crate) struct Sort(Vec<(Vec<String>, bool)>);
 impl Sort {
     /// Parses `{ field: 1 | -1, ... }`.
     pub(crate) fn parse(spec: Option<&Document>) -> Result<Self> {
-        let Some(spec) = spec else { return Ok(Self::default()) };
+        let Some(spec) = spec else {
+            return Ok(Self::default());
+        };
         let mut keys = Vec::with_capacity(spec.len());
         for (field, direction) in spec {
             let ascending = match value::as_f64(direction) {
@@ -23,7 +25,11 @@ impl Sort {
                 _ if matches!(direction, Bson::Document(_)) => {
                     return Err(unsupported(&format!("sort by {direction}")));
                 }
-                _ => return Err(Error::bad_request(format!("sort direction of {field:?} must be 1 or -1"))),
+                _ => {
+                    return Err(Error::bad_request(format!(
+                        "sort direction of {field:?} must be 1 or -1"
+                    )));
+                }
             };
             keys.push((path::split(field), ascending));
         }
@@ -38,30 +44,59 @@ impl Sort {
     /// The sort key of a document: per field, the smallest value (ascending) or the
     /// largest (descending), arrays contributing their elements; missing sorts as null.
     pub(crate) fn key(&self, doc: &Document) -> Vec<Bson> {
+        self.key_ref(doc).into_iter().cloned().collect()
+    }
+
+    /// [`Sort::key`] without copying: the values borrowed from `doc`.
+    pub(crate) fn key_ref<'a>(&self, doc: &'a Document) -> Vec<&'a Bson> {
+        static NULL: Bson = Bson::Null;
+        static EMPTY_ARRAY: Bson = Bson::Undefined;
         self.0
             .iter()
             .map(|(parts, ascending)| {
-                let mut best: Option<&Bson> = None;
-                for found in path::lookup(doc, parts) {
-                    let found = found.unwrap_or(&Bson::Null);
-                    let candidates: Box<dyn Iterator<Item = &Bson>> = match found {
-                        Bson::Array(items) if items.is_empty() => Box::new(std::iter::once(&Bson::Undefined)),
-                        Bson::Array(items) => Box::new(items.iter()),
-                        other => Box::new(std::iter::once(other)),
-                    };
-                    for c in candidates {
-                        let better = best.is_none_or(|b| {
-                            let order = value::compare(c, b);
-                            if *ascending { order.is_lt() } else { order.is_gt() }
-                        });
-                        if better {
-                            best = Some(c);
+                let mut best: Option<&'a Bson> = None;
+                let mut consider = |c: &'a Bson| {
+                    let better = best.is_none_or(|b| {
+                        let order = value::compare(c, b);
+                        if *ascending {
+                            order.is_lt()
+                        } else {
+                            order.is_gt()
                         }
+                    });
+                    if better {
+                        best = Some(c);
+                    }
+                };
+                let single;
+                let found = match parts.len() {
+                    1 => {
+                        single = [doc.get(&parts[0])];
+                        &single[..]
+                    }
+                    _ => &path::lookup(doc, parts)[..],
+                };
+                for found in found {
+                    match found.unwrap_or(&NULL) {
+                        Bson::Array(items) if items.is_empty() => consider(&EMPTY_ARRAY),
+                        Bson::Array(items) => items.iter().for_each(&mut consider),
+                        other => consider(other),
                     }
                 }
-                best.cloned().unwrap_or(Bson::Null)
+                best.unwrap_or(&NULL)
             })
             .collect()
+    }
+
+    /// Compares two borrowed sort keys built by [`Sort::key_ref`].
+    pub(crate) fn compare_ref(&self, a: &[&Bson], b: &[&Bson]) -> Ordering {
+        for ((x, y), (_, ascending)) in a.iter().zip(b).zip(&self.0) {
+            let order = value::compare(x, y);
+            if order != Ordering::Equal {
+                return if *ascending { order } else { order.reverse() };
+            }
+        }
+        Ordering::Equal
     }
 
     /// Compares two sort keys built by [`Sort::key`].
@@ -142,13 +177,26 @@ impl Projection {
                     "cannot mix inclusion and exclusion in a projection (at {field:?})"
                 )));
             }
-            tree.insert(&path::split(field))
-                .map_err(|()| Error::bad_request(format!("the projection's paths collide at {field:?}")))?;
+            tree.insert(&path::split(field)).map_err(|()| {
+                Error::bad_request(format!("the projection's paths collide at {field:?}"))
+            })?;
         }
         Ok(match (include, id) {
-            (Some(include), id) => Some(Self { include, tree, id: id.unwrap_or(true) }),
-            (None, Some(false)) => Some(Self { include: false, tree: Tree(vec![("_id".into(), None)]), id: true }),
-            (None, Some(true)) => Some(Self { include: true, tree, id: true }),
+            (Some(include), id) => Some(Self {
+                include,
+                tree,
+                id: id.unwrap_or(true),
+            }),
+            (None, Some(false)) => Some(Self {
+                include: false,
+                tree: Tree(vec![("_id".into(), None)]),
+                id: true,
+            }),
+            (None, Some(true)) => Some(Self {
+                include: true,
+                tree,
+                id: true,
+            }),
             (None, None) => None,
         })
     }
@@ -197,7 +245,10 @@ fn include_value(v: &Bson, tree: &Tree) -> Option<Bson> {
     match v {
         Bson::Document(d) => Some(Bson::Document(include(d, tree))),
         Bson::Array(items) => Some(Bson::Array(
-            items.iter().filter_map(|item| include_value(item, tree)).collect(),
+            items
+                .iter()
+                .filter_map(|item| include_value(item, tree))
+                .collect(),
         )),
         _ => None,
     }
@@ -222,7 +273,9 @@ fn exclude(doc: &Document, tree: &Tree) -> Document {
 fn exclude_value(v: &Bson, tree: &Tree) -> Bson {
     match v {
         Bson::Document(d) => Bson::Document(exclude(d, tree)),
-        Bson::Array(items) => Bson::Array(items.iter().map(|item| exclude_value(item, tree)).collect()),
+        Bson::Array(items) => {
+            Bson::Array(items.iter().map(|item| exclude_value(item, tree)).collect())
+        }
         other => other.clone(),
     }
 }
@@ -235,14 +288,18 @@ mod tests {
 
     #[test]
     fn inclusion_keeps_document_order_and_id() {
-        let p = Projection::parse(&doc! { "b": 1, "c.x": 1 }).expect("parses").expect("some");
+        let p = Projection::parse(&doc! { "b": 1, "c.x": 1 })
+            .expect("parses")
+            .expect("some");
         let d = doc! { "_id": 1, "a": 1, "c": [{ "x": 1, "y": 2 }, 3], "b": 2 };
         assert_eq!(p.apply(&d), doc! { "_id": 1, "c": [{ "x": 1 }], "b": 2 });
     }
 
     #[test]
     fn exclusion_and_id() {
-        let p = Projection::parse(&doc! { "_id": 0, "c.y": 0 }).expect("parses").expect("some");
+        let p = Projection::parse(&doc! { "_id": 0, "c.y": 0 })
+            .expect("parses")
+            .expect("some");
         let d = doc! { "_id": 1, "c": { "x": 1, "y": 2 } };
         assert_eq!(p.apply(&d), doc! { "c": { "x": 1 } });
         assert!(Projection::parse(&doc! { "a": 1, "b": 0 }).is_err());
@@ -250,7 +307,9 @@ mod tests {
 
     #[test]
     fn id_alone_and_collisions() {
-        let p = Projection::parse(&doc! { "_id": 1 }).expect("parses").expect("some");
+        let p = Projection::parse(&doc! { "_id": 1 })
+            .expect("parses")
+            .expect("some");
         assert_eq!(p.apply(&doc! { "_id": 1, "a": 2 }), doc! { "_id": 1 });
         assert!(Projection::parse(&doc! { "a": 1, "a.b": 1 }).is_err());
         assert!(Projection::parse(&doc! { "a.b": 0, "a": 0 }).is_err());

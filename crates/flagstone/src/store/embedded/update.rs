@@ -73,7 +73,9 @@ impl Update {
             };
             for (path, operand) in fields {
                 if path.is_empty() || path.split('.').any(str::is_empty) {
-                    return Err(Error::bad_request(format!("{name}: empty field name in {path:?}")));
+                    return Err(Error::bad_request(format!(
+                        "{name}: empty field name in {path:?}"
+                    )));
                 }
                 ops.push((op, super::path::split(path), operand.clone()));
             }
@@ -100,10 +102,14 @@ impl Update {
         let id = doc.get("_id").cloned();
         for (i, (op, path, operand)) in self.ops.iter().enumerate() {
             let field = path.join(".");
-            let fail = |why: &str| Error::bad_request(format!("cannot apply {} to {field:?}: {why}", op.name()));
+            let fail = |why: &str| {
+                Error::bad_request(format!("cannot apply {} to {field:?}: {why}", op.name()))
+            };
             match op {
                 Op::Set => set(doc, path, operand.clone()).map_err(|e| fail(&e))?,
-                Op::SetOnInsert if inserting => set(doc, path, operand.clone()).map_err(|e| fail(&e))?,
+                Op::SetOnInsert if inserting => {
+                    set(doc, path, operand.clone()).map_err(|e| fail(&e))?
+                }
                 Op::SetOnInsert => {}
                 Op::Unset => unset(doc, path),
                 Op::Inc | Op::Mul => {
@@ -128,7 +134,11 @@ impl Update {
                         None => true,
                         Some(v) => {
                             let order = value::compare(operand, v);
-                            if *op == Op::Min { order.is_lt() } else { order.is_gt() }
+                            if *op == Op::Min {
+                                order.is_lt()
+                            } else {
+                                order.is_gt()
+                            }
                         }
                     };
                     if replace {
@@ -153,11 +163,17 @@ impl Update {
                     set(doc, path, Bson::Array(array)).map_err(|e| fail(&e))?;
                 }
                 Op::Pull => match get(doc, path) {
+                    None if !viable(doc, path) => {
+                        return Err(fail("the path goes through a value that is not a document"));
+                    }
                     None => {}
                     Some(Bson::Array(items)) => {
                         let pull = self.pulls[i].as_ref().ok_or_else(|| fail("no condition"))?;
-                        let kept: Vec<Bson> =
-                            items.iter().filter(|item| !pull.removes(item)).cloned().collect();
+                        let kept: Vec<Bson> = items
+                            .iter()
+                            .filter(|item| !pull.removes(item))
+                            .cloned()
+                            .collect();
                         set(doc, path, Bson::Array(kept)).map_err(|e| fail(&e))?;
                     }
                     Some(_) => return Err(fail("the field is not an array")),
@@ -166,6 +182,9 @@ impl Update {
                     let Bson::String(target) = operand else {
                         return Err(fail("the new name must be a string"));
                     };
+                    if get(doc, path).is_none() && !viable(doc, path) {
+                        return Err(fail("the path goes through a value that is not a document"));
+                    }
                     if let Some(v) = get(doc, path).cloned() {
                         let target = super::path::split(target);
                         if crosses_array(doc, path) || crosses_array(doc, &target) {
@@ -182,9 +201,13 @@ impl Update {
             }
         }
         if let Some(id) = id
-            && doc.get("_id").is_none_or(|now| !value::equals(now, &id) || value::rank(now) != value::rank(&id))
+            && doc
+                .get("_id")
+                .is_none_or(|now| !value::equals(now, &id) || value::rank(now) != value::rank(&id))
         {
-            return Err(Error::bad_request("the update would change the immutable field _id"));
+            return Err(Error::bad_request(
+                "the update would change the immutable field _id",
+            ));
         }
         Ok(())
     }
@@ -212,14 +235,22 @@ impl Op {
 /// Refuses an operand that no document could make valid, before any document is read:
 /// MongoDB refuses such an update even when nothing matches.
 fn validate(op: Op, path: &[String], operand: &Bson) -> Result<()> {
-    let fail = |why: &str| Err(Error::bad_request(format!("{} of {:?}: {why}", op.name(), path.join("."))));
+    let fail = |why: &str| {
+        Err(Error::bad_request(format!(
+            "{} of {:?}: {why}",
+            op.name(),
+            path.join(".")
+        )))
+    };
     match op {
-        Op::Inc | Op::Mul if value::rank(operand) != value::NUMBER_RANK => fail("the operand is not a number"),
+        Op::Inc | Op::Mul if value::rank(operand) != value::NUMBER_RANK => {
+            fail("the operand is not a number")
+        }
         Op::Rename => match operand {
             Bson::String(to) if !to.is_empty() && !to.split('.').any(str::is_empty) => Ok(()),
             _ => fail("the new name must be a non-empty field path"),
         },
-        Op::CurrentDate => current_date(operand).map(drop).or_else(|why| fail(why)),
+        Op::CurrentDate => current_date(operand).map(drop).or_else(fail),
         Op::Push | Op::AddToSet => push_items(op, operand).map(drop),
         _ => Ok(()),
     }
@@ -233,13 +264,20 @@ fn applied_at(op: &(Op, Vec<String>, Bson)) -> Vec<String> {
     }
 }
 
-/// MongoDB's order of update paths: part by part, array indexes by number, other names
-/// by their bytes.
+/// MongoDB's order of update paths, part by part (its `cmpPathsAndArrayIndexes`): parts
+/// that start with a digit (and no leading zero) by length then bytes, so that `9` comes
+/// before `10`; any other pair by bytes.
 fn field_order(a: &[String], b: &[String]) -> std::cmp::Ordering {
+    let numeric = |s: &str| {
+        s.as_bytes().first().is_some_and(u8::is_ascii_digit) && !(s.len() > 1 && s.starts_with('0'))
+    };
     for (x, y) in a.iter().zip(b) {
-        let order = match (array_index(x), array_index(y)) {
-            (Some(i), Some(j)) => i.cmp(&j),
-            _ => x.as_bytes().cmp(y.as_bytes()),
+        let order = match numeric(x) && numeric(y) {
+            true => x
+                .len()
+                .cmp(&y.len())
+                .then_with(|| x.as_bytes().cmp(y.as_bytes())),
+            false => x.as_bytes().cmp(y.as_bytes()),
         };
         if order.is_ne() {
             return order;
@@ -250,7 +288,8 @@ fn field_order(a: &[String], b: &[String]) -> std::cmp::Ordering {
 
 /// A path part that can index an array: digits, without a leading zero.
 fn array_index(part: &str) -> Option<usize> {
-    let canonical = part == "0" || (!part.starts_with('0') && part.bytes().all(|b| b.is_ascii_digit()));
+    let canonical =
+        part == "0" || (!part.starts_with('0') && part.bytes().all(|b| b.is_ascii_digit()));
     canonical.then(|| part.parse().ok()).flatten()
 }
 
@@ -275,10 +314,38 @@ fn current_date(operand: &Bson) -> std::result::Result<Bson, &'static str> {
     }
 }
 
+/// Whether `path` could be created in `doc`: it does not go through a scalar, nor into an
+/// array by a part that is not an index. Operators that never create a path (`$pull`)
+/// still refuse one that could not be created.
+fn viable(doc: &Document, path: &[String]) -> bool {
+    let Some(mut current) = doc.get(&path[0]) else {
+        return true;
+    };
+    for part in &path[1..] {
+        current = match current {
+            Bson::Document(d) => match d.get(part) {
+                Some(v) => v,
+                None => return true,
+            },
+            Bson::Array(items) => match array_index(part) {
+                Some(i) => match items.get(i) {
+                    Some(v) => v,
+                    None => return true,
+                },
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    true
+}
+
 /// Whether a part of `path` before its last one is an array in `doc`: `$rename` does not
 /// reach into arrays.
 fn crosses_array(doc: &Document, path: &[String]) -> bool {
-    let Some(mut current) = doc.get(&path[0]) else { return false };
+    let Some(mut current) = doc.get(&path[0]) else {
+        return false;
+    };
     for part in &path[1..] {
         current = match current {
             Bson::Array(_) => return true,
@@ -321,7 +388,8 @@ fn check_conflicts(ops: &[(Op, Vec<String>, Bson)]) -> Result<()> {
 fn compile_pull(operand: &Bson) -> Result<Pull> {
     Ok(match operand {
         Bson::Document(d) if d.keys().next().is_some_and(|k| k.starts_with('$')) => {
-            let Filter::Field { cond, .. } = Filter::compile(&bson::doc! { "v": d.clone() })? else {
+            let Filter::Field { cond, .. } = Filter::compile(&bson::doc! { "v": d.clone() })?
+            else {
                 return Err(Error::bad_request("invalid $pull condition"));
             };
             Pull::Cond(cond)
@@ -370,7 +438,9 @@ fn push_items(op: Op, operand: &Bson) -> Result<(Vec<Bson>, Option<i64>)> {
 
 fn slice_array(array: &mut Vec<Bson>, n: i64) {
     let len = array.len();
-    let keep = usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX).min(len);
+    let keep = usize::try_from(n.unsigned_abs())
+        .unwrap_or(usize::MAX)
+        .min(len);
     if n >= 0 {
         array.truncate(keep);
     } else {
@@ -445,7 +515,12 @@ fn set(doc: &mut Document, path: &[String], v: Bson) -> std::result::Result<(), 
     set_in(child, &path[1..], v, &path[0])
 }
 
-fn set_in(target: &mut Bson, path: &[String], v: Bson, parent: &str) -> std::result::Result<(), String> {
+fn set_in(
+    target: &mut Bson,
+    path: &[String],
+    v: Bson,
+    parent: &str,
+) -> std::result::Result<(), String> {
     match target {
         Bson::Document(d) => set(d, path, v),
         Bson::Array(items) => {
@@ -508,15 +583,36 @@ fn unset(doc: &mut Document, path: &[String]) {
 
 /// The document an upsert starts from: the equality conditions of the filter (top
 /// level, or in a top-level `$and`), set in the order of their paths as MongoDB does.
-pub(crate) fn seed_from_filter(filter: &Document) -> Document {
+/// Two equalities on the same path, or one inside the other, cannot both hold.
+pub(crate) fn seed_from_filter(filter: &Document) -> Result<Document> {
     let mut equalities = Vec::new();
     collect_equalities(filter, &mut equalities);
     equalities.sort_by(|(a, _), (b, _)| a.as_bytes().cmp(b.as_bytes()));
+    for pair in equalities.windows(2) {
+        let (a, b) = (pair[0].0, pair[1].0);
+        if a == b || b.strip_prefix(a).is_some_and(|rest| rest.starts_with('.')) {
+            return Err(Error::bad_request(format!(
+                "the filter's equalities on {a:?} and {b:?} cannot seed one document"
+            )));
+        }
+    }
     let mut seed = Document::new();
     for (path, v) in equalities {
-        let _ = set(&mut seed, &super::path::split(path), v.clone());
+        set(&mut seed, &super::path::split(path), v.clone()).map_err(|why| {
+            Error::bad_request(format!("cannot seed {path:?} from the filter: {why}"))
+        })?;
     }
-    seed
+    Ok(seed)
+}
+
+/// The `_id` a filter's equalities give, for a replacement that upserts.
+pub(crate) fn id_from_filter(filter: &Document) -> Option<Bson> {
+    let mut equalities = Vec::new();
+    collect_equalities(filter, &mut equalities);
+    equalities
+        .into_iter()
+        .find(|(path, _)| *path == "_id")
+        .map(|(_, v)| v.clone())
 }
 
 fn collect_equalities<'a>(filter: &'a Document, out: &mut Vec<(&'a str, &'a Bson)>) {
@@ -564,7 +660,11 @@ mod tests {
     fn numeric_promotion() {
         let d = apply(doc! { "n": i32::MAX }, doc! { "$inc": { "n": 1 } }).expect("applies");
         assert_eq!(d, doc! { "n": i64::from(i32::MAX) + 1 });
-        let d = apply(doc! { "n": 2 }, doc! { "$mul": { "n": 1.5 }, "$inc": { "m": 1 } }).expect("applies");
+        let d = apply(
+            doc! { "n": 2 },
+            doc! { "$mul": { "n": 1.5 }, "$inc": { "m": 1 } },
+        )
+        .expect("applies");
         assert_eq!(d, doc! { "n": 3.0, "m": 1 });
     }
 
@@ -577,10 +677,17 @@ mod tests {
 
     #[test]
     fn fields_apply_in_field_name_order() {
-        let d = apply(doc! { "_id": 1, "x": 1 }, doc! { "$set": { "z": 1, "b": 1 }, "$inc": { "a": 1 } })
-            .expect("applies");
+        let d = apply(
+            doc! { "_id": 1, "x": 1 },
+            doc! { "$set": { "z": 1, "b": 1 }, "$inc": { "a": 1 } },
+        )
+        .expect("applies");
         assert_eq!(d, doc! { "_id": 1, "x": 1, "a": 1, "b": 1, "z": 1 });
-        let d = apply(doc! {}, doc! { "$set": { "n.10": 1, "n.9": 1 }, "$rename": { "m": "c" } }).expect("applies");
+        let d = apply(
+            doc! {},
+            doc! { "$set": { "n.10": 1, "n.9": 1 }, "$rename": { "m": "c" } },
+        )
+        .expect("applies");
         assert_eq!(d, doc! { "n": { "9": 1, "10": 1 } });
     }
 
@@ -592,16 +699,27 @@ mod tests {
             doc! { "$currentDate": { "a": 1 } },
             doc! { "$push": { "a": { "$each": 1 } } },
         ] {
-            assert_eq!(Update::parse(&bad).expect_err("refused").kind(), crate::ErrorKind::BadRequest);
+            assert_eq!(
+                Update::parse(&bad).expect_err("refused").kind(),
+                crate::ErrorKind::BadRequest
+            );
         }
-        let err = apply(doc! { "a": [1, 2] }, doc! { "$rename": { "a.0": "b" } }).expect_err("array element");
+        let err = apply(doc! { "a": [1, 2] }, doc! { "$rename": { "a.0": "b" } })
+            .expect_err("array element");
         assert_eq!(err.kind(), crate::ErrorKind::BadRequest);
     }
 
     #[test]
     fn upserts_seed_equalities_in_path_order() {
-        let seed = seed_from_filter(&doc! { "k": 1, "e": { "$eq": "x" }, "$and": [{ "b.c": 2 }], "n": { "$gt": 1 } });
-        assert_eq!(seed, doc! { "b": { "c": 2 }, "e": "x", "k": 1 });
+        let seed = seed_from_filter(
+            &doc! { "k": 1, "e": { "$eq": "x" }, "$and": [{ "b.c": 2 }], "n": { "$gt": 1 } },
+        );
+        assert_eq!(
+            seed.expect("seeds"),
+            doc! { "b": { "c": 2 }, "e": "x", "k": 1 }
+        );
+        assert!(seed_from_filter(&doc! { "a": 1, "$and": [{ "a.b": 2 }] }).is_err());
+        assert!(seed_from_filter(&doc! { "a": 1, "$and": [{ "a": 1 }] }).is_err());
     }
 
     #[test]

@@ -57,7 +57,9 @@ fn compare_numbers(a: &Bson, b: &Bson) -> Ordering {
         (Some(x), Some(y)) => x.cmp(&y),
         (Some(x), None) => compare_long_double(x, as_f64(b).unwrap_or(f64::NAN)),
         (None, Some(y)) => compare_long_double(y, as_f64(a).unwrap_or(f64::NAN)).reverse(),
-        (None, None) => compare_doubles(as_f64(a).unwrap_or(f64::NAN), as_f64(b).unwrap_or(f64::NAN)),
+        (None, None) => {
+            compare_doubles(as_f64(a).unwrap_or(f64::NAN), as_f64(b).unwrap_or(f64::NAN))
+        }
     }
 }
 
@@ -89,7 +91,8 @@ fn compare_long_double(long: i64, double: f64) -> Ordering {
     // In range and integral, so the conversion is exact.
     #[allow(clippy::cast_possible_truncation)]
     let whole_long = whole as i64;
-    long.cmp(&whole_long).then_with(|| compare_doubles(0.0, double - whole))
+    long.cmp(&whole_long)
+        .then_with(|| compare_doubles(0.0, double - whole))
 }
 
 /// Compares two values the way MongoDB sorts them.
@@ -224,11 +227,26 @@ mod tests {
         let double = Bson::Double(9_007_199_254_740_992.0);
         assert_eq!(compare(&above, &double), Ordering::Greater);
         assert_eq!(compare(&double, &above), Ordering::Less);
-        assert_eq!(compare(&Bson::Int64(i64::MAX), &Bson::Double(9.3e18)), Ordering::Less);
-        assert_eq!(compare(&Bson::Int64(i64::MIN), &Bson::Double(-9.3e18)), Ordering::Greater);
+        assert_eq!(
+            compare(&Bson::Int64(i64::MAX), &Bson::Double(9.3e18)),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare(&Bson::Int64(i64::MIN), &Bson::Double(-9.3e18)),
+            Ordering::Greater
+        );
         assert_eq!(compare(&Bson::Int32(2), &Bson::Double(2.5)), Ordering::Less);
-        assert_eq!(compare(&Bson::Int32(-2), &Bson::Double(-2.5)), Ordering::Greater);
-        assert_eq!(compare(&Bson::Int32(0), &Bson::Double(-0.0)), Ordering::Equal);
-        assert_eq!(compare(&Bson::Int32(0), &Bson::Double(f64::NAN)), Ordering::Greater);
+        assert_eq!(
+            compare(&Bson::Int32(-2), &Bson::Double(-2.5)),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare(&Bson::Int32(0), &Bson::Double(-0.0)),
+            Ordering::Equal
+        );
+        assert_eq!(
+            compare(&Bson::Int32(0), &Bson::Double(f64::NAN)),
+            Ordering::Greater
+        );
     }
 }
