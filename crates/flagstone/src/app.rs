@@ -34,9 +34,11 @@ use tokio::net::TcpListener;
 
 use crate::{
     Config, Error, Result,
+    auth::Auth,
     error::{JsonProblemRenderer, ProblemRenderer},
     health::{self, Readiness},
     http,
+    mail::Mailer,
     store::{BackendKind, Store},
     telemetry::{self, Metrics},
 };
@@ -56,6 +58,10 @@ pub struct App {
     openapi: utoipa::openapi::OpenApi,
     /// Where [`App::routes`] added routers the document does not cover.
     undocumented: Vec<&'static Location<'static>>,
+    /// The store added with [`App::store`], for modules that need it.
+    store: Option<Store>,
+    /// The mailer added with [`App::mailer`].
+    mailer: Option<Mailer>,
 }
 
 impl App {
@@ -82,6 +88,8 @@ impl App {
             #[cfg(feature = "openapi")]
             openapi: utoipa::openapi::OpenApi::default(),
             undocumented: Vec::new(),
+            store: None,
+            mailer: None,
         }
     }
 
@@ -189,7 +197,8 @@ impl App {
 
     /// Shares `store` with every handler (as `Extension<Store>`) and adds a `database`
     /// readiness check that pings it.
-    pub fn store(self, store: Store) -> Self {
+    pub fn store(mut self, store: Store) -> Self {
+        self.store = Some(store.clone());
         let probe = store.clone();
         self.state(store).readiness_check("database", move || {
             let store = probe.clone();
@@ -200,6 +209,53 @@ impl App {
                     .map_err(|e| e.detail().unwrap_or("unreachable").to_owned())
             }
         })
+    }
+
+    /// Shares `mailer` with every handler (as `Extension<Mailer>`); the account routes send
+    /// through it. Without this call, [`App::auth`] builds one from `[mail]`.
+    pub fn mailer(mut self, mailer: Mailer) -> Self {
+        self.mailer = Some(mailer.clone());
+        self.state(mailer)
+    }
+
+    /// Adds authentication with the default [`User`](crate::auth::User): the account routes
+    /// under `{api.prefix}/auth` (register, login, refresh, logout, me, password and email
+    /// flows; see [`crate::auth::account`]), and the [`Auth`] that the
+    /// [`AuthUser`](crate::auth::AuthUser) extractors read. Needs the store
+    /// ([`App::open_store`] or [`App::store`] first); creates its indexes.
+    ///
+    /// ```no_run
+    /// # async fn run() -> flagstone::Result<()> {
+    /// flagstone::App::from_config()?.open_store().await?.auth().await?.run().await
+    /// # }
+    /// ```
+    #[cfg(feature = "openapi")]
+    pub async fn auth(self) -> Result<Self> {
+        self.auth_with::<crate::auth::User>().await
+    }
+
+    /// [`App::auth`] with the app's own user type.
+    #[cfg(feature = "openapi")]
+    pub async fn auth_with<U: crate::auth::UserModel>(self) -> Result<Self> {
+        let store = self.store.clone().ok_or_else(|| {
+            Error::internal(std::io::Error::other(
+                "App::auth needs the store: call open_store() or store() before it",
+            ))
+        })?;
+        let auth = Auth::new(&self.config, &store)?;
+        let mut app = match self.mailer.clone() {
+            Some(_) => self,
+            None => {
+                let mailer = Mailer::from_config(&self.config.mail)?;
+                self.mailer(mailer)
+            }
+        };
+        let mailer = app.mailer.clone().unwrap_or_else(|| Mailer::memory().0);
+        let (router, openapi) =
+            crate::auth::account::routes::<U>(auth.clone(), &store, mailer).await?;
+        app.api = app.api.merge(router);
+        app.openapi.merge(openapi);
+        Ok(app.state(auth))
     }
 
     /// Adds a readiness check to `/health/ready`.

@@ -29,6 +29,7 @@
 //! | [`config`] | layered, typed, validated configuration |
 //! | [`error`] | the [`Error`] type and its `application/problem+json` rendering |
 //! | [`http`] | the middleware stack |
+//! | [`mail`] | the mailer: SMTP, log, memory and file transports, templates |
 //! | [`telemetry`] | logging and Prometheus metrics |
 //! | [`health`] | liveness and readiness checks |
 //! | [`query`] / [`pagination`] | list query parsing, offset and cursor pages, `Link` headers |
@@ -47,10 +48,12 @@
 extern crate self as flagstone;
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod mail;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod pagination;

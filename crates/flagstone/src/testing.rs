@@ -105,6 +105,31 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// A request to build up: headers, a bearer token, a JSON body, a peer address.
+    ///
+    /// ```
+    /// # use flagstone::{config::{Config, Profile}, prelude::*, testing::TestApp};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let app = TestApp::new(App::new(Config::defaults(Profile::Test)));
+    /// let response = app
+    ///     .request(http::Method::POST, "/api/v1/notes")
+    ///     .bearer("eyJ...")
+    ///     .json(&serde_json::json!({ "text": "hi" }))
+    ///     .send()
+    ///     .await;
+    /// # assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    /// # }
+    /// ```
+    pub fn request(&self, method: Method, path: &str) -> TestRequest<'_> {
+        TestRequest {
+            app: self,
+            builder: Request::builder().method(method).uri(path),
+            body: Body::empty(),
+            peer: ([127, 0, 0, 1], 40000).into(),
+        }
+    }
+
     /// Sends any request, from `127.0.0.1`.
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
         self.send_from(([127, 0, 0, 1], 40000).into(), request)
@@ -132,6 +157,46 @@ impl TestApp {
     }
 }
 
+/// A request being built by [`TestApp::request`].
+#[derive(Debug)]
+pub struct TestRequest<'a> {
+    app: &'a TestApp,
+    builder: http::request::Builder,
+    body: Body,
+    peer: SocketAddr,
+}
+
+impl TestRequest<'_> {
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.builder = self.builder.header(name, value);
+        self
+    }
+
+    /// Adds `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Sets a JSON body.
+    pub fn json(mut self, body: &impl Serialize) -> Self {
+        self.body = Body::from(serde_json::to_vec(body).expect("a serializable body"));
+        self.header("content-type", "application/json")
+    }
+
+    /// Sends it as if from `peer`.
+    pub fn from(mut self, peer: SocketAddr) -> Self {
+        self.peer = peer;
+        self
+    }
+
+    /// Sends the request.
+    pub async fn send(self) -> TestResponse {
+        let request = self.builder.body(self.body).expect("a valid request");
+        self.app.send_from(self.peer, request).await
+    }
+}
+
 /// A buffered response.
 #[derive(Clone, Debug)]
 pub struct TestResponse {
@@ -141,6 +206,15 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
+    /// The `Set-Cookie` values, in order.
+    pub fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -59,8 +59,9 @@ use serde::de::DeserializeOwned;
 pub use secret::Secret;
 pub use sections::{
     ApiConfig, AuthConfig, CorsConfig, DEFAULT_CSP, DEFAULT_DOCS_SCRIPT_URL, DatabaseConfig,
-    HttpConfig, LogFormat, LoggingConfig, MIN_SECRET_BYTES, MetricsConfig, OpenApiConfig,
-    RateLimitConfig, ServerConfig,
+    HttpConfig, JwtAlgorithm, LogFormat, LoggingConfig, MIN_SECRET_BYTES, MailConfig,
+    MailTransportKind, MetricsConfig, OpenApiConfig, RateLimitConfig, SameSite, ServerConfig,
+    TokenTransport,
 };
 use sources::EnvVars;
 
@@ -115,8 +116,10 @@ pub struct Config {
     pub api: ApiConfig,
     /// The database connection.
     pub database: DatabaseConfig,
-    /// Token signing and lifetimes.
+    /// Passwords, tokens, cookies and the account flows.
     pub auth: AuthConfig,
+    /// How mails are sent.
+    pub mail: MailConfig,
     /// Cross-origin resource sharing.
     pub cors: CorsConfig,
     /// The global per-client-IP request budget.
@@ -150,7 +153,8 @@ impl Config {
             server: ServerConfig::defaults(profile),
             api: ApiConfig::default(),
             database: DatabaseConfig::defaults(profile),
-            auth: AuthConfig::default(),
+            auth: AuthConfig::defaults(profile),
+            mail: MailConfig::defaults(profile),
             cors: CorsConfig::default(),
             rate_limit: RateLimitConfig::default(),
             logging: LoggingConfig::defaults(profile),
@@ -199,6 +203,7 @@ impl fmt::Debug for Config {
             .field("api", &self.api)
             .field("database", &self.database)
             .field("auth", &self.auth)
+            .field("mail", &self.mail)
             .field("cors", &self.cors)
             .field("rate_limit", &self.rate_limit)
             .field("logging", &self.logging)

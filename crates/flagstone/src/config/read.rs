@@ -6,7 +6,10 @@ use std::{collections::BTreeSet, fmt, time::Duration};
 use figment::{Figment, value::Value};
 use ipnet::IpNet;
 
-use super::{ConfigProblem, LogFormat, Secret, sources::describe};
+use super::{
+    ConfigProblem, JwtAlgorithm, LogFormat, MailTransportKind, SameSite, Secret, TokenTransport,
+    sources::describe,
+};
 
 /// How to read one kind of setting, and what to say when the value does not fit.
 pub(crate) struct Kind<T> {
@@ -80,6 +83,46 @@ pub(crate) const LOG_FORMAT: Kind<LogFormat> =
             _ => None,
         }
     });
+pub(crate) const SMALL_COUNT: Kind<u32> = Kind::new("a non-negative integer", |v| {
+    integer(v).and_then(|n| u32::try_from(n).ok())
+});
+pub(crate) const JWT_ALGORITHM: Kind<JwtAlgorithm> =
+    Kind::new("one of \"HS256\", \"EdDSA\", \"RS256\"", |v| {
+        match v.as_str()? {
+            "HS256" => Some(JwtAlgorithm::HS256),
+            "EdDSA" => Some(JwtAlgorithm::EdDSA),
+            "RS256" => Some(JwtAlgorithm::RS256),
+            _ => None,
+        }
+    });
+pub(crate) const TOKEN_TRANSPORT: Kind<TokenTransport> =
+    Kind::new("one of \"bearer\", \"cookie\", \"both\"", |v| {
+        match v.as_str()? {
+            "bearer" => Some(TokenTransport::Bearer),
+            "cookie" => Some(TokenTransport::Cookie),
+            "both" => Some(TokenTransport::Both),
+            _ => None,
+        }
+    });
+pub(crate) const SAME_SITE: Kind<SameSite> =
+    Kind::new("one of \"lax\", \"strict\", \"none\"", |v| {
+        match v.as_str()? {
+            "lax" => Some(SameSite::Lax),
+            "strict" => Some(SameSite::Strict),
+            "none" => Some(SameSite::None),
+            _ => None,
+        }
+    });
+pub(crate) const MAIL_TRANSPORT: Kind<MailTransportKind> = Kind::new(
+    "one of \"log\", \"memory\", \"file\", \"smtp\"",
+    |v| match v.as_str()? {
+        "log" => Some(MailTransportKind::Log),
+        "memory" => Some(MailTransportKind::Memory),
+        "file" => Some(MailTransportKind::File),
+        "smtp" => Some(MailTransportKind::Smtp),
+        _ => None,
+    },
+);
 pub(crate) const NETWORKS: Kind<Vec<IpNet>> = Kind::new(
     "a list of IP addresses or CIDR ranges such as \"10.0.0.0/8\"",
     |v| strings(v)?.iter().map(|s| network(s)).collect(),

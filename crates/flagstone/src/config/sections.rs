@@ -157,35 +157,232 @@ fn redact_credentials(url: &str) -> String {
     }
 }
 
-/// `[auth]`: token signing and lifetimes.
+/// `[auth]`: passwords, tokens, cookies and the account flows (see [`crate::auth`]).
 #[derive(Clone, Debug, JsonSchema)]
 #[non_exhaustive]
 pub struct AuthConfig {
-    /// HMAC secret for access tokens, at least 32 bytes; required in production.
+    /// HMAC secret for HS256 access tokens (and signed cursors), at least 32 bytes;
+    /// required in production. In development and test a random one is made at start-up.
     pub secret: Option<Secret>,
     /// Earlier secrets still accepted for verification, for key rotation.
     pub previous_secrets: Vec<Secret>,
+    /// Access token signing algorithm: `HS256` (default, with `secret`), `EdDSA` or `RS256`
+    /// (with `private_key_file` and `public_key_file`).
+    pub algorithm: JwtAlgorithm,
+    /// PEM private key that signs access tokens (EdDSA: PKCS#8 Ed25519; RS256: RSA).
+    pub private_key_file: Option<String>,
+    /// PEM public key matching `private_key_file`.
+    pub public_key_file: Option<String>,
+    /// PEM public keys of earlier key pairs, still accepted for verification.
+    pub previous_public_key_files: Vec<String>,
     /// Lifetime of access tokens (default `15m`).
     #[schemars(with = "String")]
     pub access_token_ttl: Duration,
     /// Lifetime of refresh tokens (default `30d`).
     #[schemars(with = "String")]
     pub refresh_token_ttl: Duration,
-    /// The `iss` claim written and required.
-    pub issuer: Option<String>,
-    /// The `aud` claim written and required.
-    pub audience: Option<String>,
+    /// Clock skew allowed when checking `exp` and `nbf` (default `30s`).
+    #[schemars(with = "String")]
+    pub leeway: Duration,
+    /// The `iss` claim written and required (default `flagstone`).
+    pub issuer: String,
+    /// The `aud` claim written and required (default `flagstone`).
+    pub audience: String,
+    /// How tokens travel: `bearer` (default; JSON bodies and `Authorization: Bearer`),
+    /// `cookie` (HTTP-only cookies, CSRF-checked) or `both`.
+    pub transport: TokenTransport,
+    /// Name of the access token cookie (default `access_token`).
+    pub access_cookie: String,
+    /// Name of the refresh token cookie (default `refresh_token`), scoped to the refresh path.
+    pub refresh_cookie: String,
+    /// `SameSite` of the cookies: `lax` (default), `strict` or `none`.
+    pub cookie_same_site: SameSite,
+    /// Mark cookies `Secure` (HTTPS only); default true in production, false elsewhere.
+    pub cookie_secure: bool,
+    /// `Domain` of the cookies; unset (the default) means host-only cookies.
+    pub cookie_domain: Option<String>,
+    /// argon2id memory cost (default `19MiB`, OWASP's recommendation).
+    pub argon2_memory: u64,
+    /// argon2id iterations (default 2).
+    pub argon2_iterations: u32,
+    /// argon2id lanes (default 1).
+    pub argon2_parallelism: u32,
+    /// Hashes computed at once on the blocking pool (default 0: the number of cores).
+    pub hash_concurrency: u64,
+    /// Shortest password accepted, in characters (default 8).
+    pub password_min_length: u64,
+    /// Longest password accepted, in characters (default 128; bounds hashing cost).
+    pub password_max_length: u64,
+    /// Failed logins per account within `login_window` before it is throttled (default 5).
+    pub login_max_failures: u64,
+    /// Failed logins per client IP within `login_window` before it is throttled (default 20).
+    pub login_max_failures_per_ip: u64,
+    /// Requests per minute per client IP to the credential routes (register, login, refresh,
+    /// verification and reset requests), on top of the global limit (default 30; 0 = off).
+    pub rate_limit: u64,
+    /// The window failed logins are counted over, and how long throttling lasts (default `15m`).
+    #[schemars(with = "String")]
+    pub login_window: Duration,
+    /// Lifetime of email verification tokens (default `24h`).
+    #[schemars(with = "String")]
+    pub verification_token_ttl: Duration,
+    /// Lifetime of password reset tokens (default `30m`).
+    #[schemars(with = "String")]
+    pub reset_token_ttl: Duration,
+    /// Roles given to newly registered users (default `["user"]`).
+    pub default_roles: Vec<String>,
+    /// Refuse to log in users whose email is not verified (default false).
+    pub require_verified_email: bool,
+    /// Base URL of the front end that mails link to, such as `https://app.example.com`:
+    /// `{app_url}/verify-email?token=...` and `{app_url}/reset-password?token=...`.
+    /// Default: `http://localhost:{server.port}`.
+    pub app_url: Option<String>,
 }
 
-impl Default for AuthConfig {
-    fn default() -> Self {
+/// JWT signing algorithms Flagstone issues and accepts (one per app: verification is pinned).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum JwtAlgorithm {
+    /// HMAC-SHA256 with `auth.secret`.
+    HS256,
+    /// Ed25519 signatures from a key pair.
+    EdDSA,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 from a key pair.
+    RS256,
+}
+
+/// How tokens travel between client and server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenTransport {
+    /// Tokens in JSON bodies; the access token in `Authorization: Bearer`.
+    Bearer,
+    /// Tokens in HTTP-only cookies only; state-changing requests are CSRF-checked.
+    Cookie,
+    /// Both: tokens in bodies and cookies; either is accepted.
+    Both,
+}
+
+impl TokenTransport {
+    /// Whether tokens are sent and accepted as cookies.
+    pub fn cookies(self) -> bool {
+        matches!(self, Self::Cookie | Self::Both)
+    }
+
+    /// Whether tokens are returned in bodies and accepted as `Authorization: Bearer`.
+    pub fn bearer(self) -> bool {
+        matches!(self, Self::Bearer | Self::Both)
+    }
+}
+
+/// The `SameSite` attribute of auth cookies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SameSite {
+    /// Sent on top-level navigations from other sites, not on their subrequests.
+    Lax,
+    /// Never sent from other sites.
+    Strict,
+    /// Always sent (requires `Secure`).
+    None,
+}
+
+impl SameSite {
+    /// The attribute's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lax => "Lax",
+            Self::Strict => "Strict",
+            Self::None => "None",
+        }
+    }
+}
+
+impl AuthConfig {
+    pub(super) fn defaults(profile: Profile) -> Self {
         Self {
             secret: None,
             previous_secrets: Vec::new(),
+            algorithm: JwtAlgorithm::HS256,
+            private_key_file: None,
+            public_key_file: None,
+            previous_public_key_files: Vec::new(),
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 86_400),
-            issuer: None,
-            audience: None,
+            leeway: Duration::from_secs(30),
+            issuer: "flagstone".to_owned(),
+            audience: "flagstone".to_owned(),
+            transport: TokenTransport::Bearer,
+            access_cookie: "access_token".to_owned(),
+            refresh_cookie: "refresh_token".to_owned(),
+            cookie_same_site: SameSite::Lax,
+            cookie_secure: profile == Profile::Production,
+            cookie_domain: None,
+            argon2_memory: 19 * 1024 * 1024,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            hash_concurrency: 0,
+            password_min_length: 8,
+            password_max_length: 128,
+            login_max_failures: 5,
+            login_max_failures_per_ip: 20,
+            rate_limit: 30,
+            login_window: Duration::from_secs(15 * 60),
+            verification_token_ttl: Duration::from_secs(86_400),
+            reset_token_ttl: Duration::from_secs(30 * 60),
+            default_roles: vec!["user".to_owned()],
+            require_verified_email: false,
+            app_url: None,
+        }
+    }
+}
+
+/// `[mail]`: how mails leave the app (see [`crate::mail`]).
+#[derive(Clone, Debug, JsonSchema)]
+#[non_exhaustive]
+pub struct MailConfig {
+    /// `log` (development default: the mail is logged), `memory` (test default: kept for
+    /// tests to read), `file` (`.eml` files in `dir`) or `smtp` (`smtp_url`).
+    pub transport: MailTransportKind,
+    /// The `From` address, such as `Example <no-reply@example.com>`.
+    pub from: String,
+    /// `smtp://user:password@host:587` (STARTTLS required), `smtps://...:465` (implicit TLS)
+    /// or `smtp://host:25?tls=none` for a relay on a trusted network.
+    pub smtp_url: Option<Secret>,
+    /// Where the `file` transport writes (default `data/mail`).
+    pub dir: String,
+    /// Time allowed for one delivery attempt (default `10s`).
+    #[schemars(with = "String")]
+    pub timeout: Duration,
+    /// Further attempts after a failed delivery, with backoff (default 3).
+    pub retries: u32,
+}
+
+/// Where mails go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransportKind {
+    /// Logged at info level, body included: development only.
+    Log,
+    /// Kept in memory for tests to read.
+    Memory,
+    /// Written as `.eml` files.
+    File,
+    /// Sent through an SMTP server.
+    Smtp,
+}
+
+impl MailConfig {
+    pub(super) fn defaults(profile: Profile) -> Self {
+        Self {
+            transport: match profile {
+                Profile::Test => MailTransportKind::Memory,
+                _ => MailTransportKind::Log,
+            },
+            from: "Flagstone <no-reply@localhost>".to_owned(),
+            smtp_url: None,
+            dir: "data/mail".to_owned(),
+            timeout: Duration::from_secs(10),
+            retries: 3,
         }
     }
 }
@@ -383,6 +580,7 @@ const SECTIONS: &[&str] = &[
     "api",
     "database",
     "auth",
+    "mail",
     "cors",
     "rate_limit",
     "logging",
@@ -467,6 +665,22 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
             d.auth.previous_secrets,
             &read::SECRETS,
         ),
+        algorithm: r.get("auth.algorithm", d.auth.algorithm, &read::JWT_ALGORITHM),
+        private_key_file: r.get(
+            "auth.private_key_file",
+            d.auth.private_key_file,
+            &read::OPTIONAL_STRING,
+        ),
+        public_key_file: r.get(
+            "auth.public_key_file",
+            d.auth.public_key_file,
+            &read::OPTIONAL_STRING,
+        ),
+        previous_public_key_files: r.get(
+            "auth.previous_public_key_files",
+            d.auth.previous_public_key_files,
+            &read::STRINGS,
+        ),
         access_token_ttl: r.get(
             "auth.access_token_ttl",
             d.auth.access_token_ttl,
@@ -477,8 +691,86 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
             d.auth.refresh_token_ttl,
             &read::DURATION,
         ),
-        issuer: r.get("auth.issuer", d.auth.issuer, &read::OPTIONAL_STRING),
-        audience: r.get("auth.audience", d.auth.audience, &read::OPTIONAL_STRING),
+        leeway: r.get("auth.leeway", d.auth.leeway, &read::DURATION),
+        issuer: r.get("auth.issuer", d.auth.issuer, &read::STRING),
+        audience: r.get("auth.audience", d.auth.audience, &read::STRING),
+        transport: r.get("auth.transport", d.auth.transport, &read::TOKEN_TRANSPORT),
+        access_cookie: r.get("auth.access_cookie", d.auth.access_cookie, &read::STRING),
+        refresh_cookie: r.get("auth.refresh_cookie", d.auth.refresh_cookie, &read::STRING),
+        cookie_same_site: r.get(
+            "auth.cookie_same_site",
+            d.auth.cookie_same_site,
+            &read::SAME_SITE,
+        ),
+        cookie_secure: r.get("auth.cookie_secure", d.auth.cookie_secure, &read::BOOL),
+        cookie_domain: r.get(
+            "auth.cookie_domain",
+            d.auth.cookie_domain,
+            &read::OPTIONAL_STRING,
+        ),
+        argon2_memory: r.get("auth.argon2_memory", d.auth.argon2_memory, &read::SIZE),
+        argon2_iterations: r.get(
+            "auth.argon2_iterations",
+            d.auth.argon2_iterations,
+            &read::SMALL_COUNT,
+        ),
+        argon2_parallelism: r.get(
+            "auth.argon2_parallelism",
+            d.auth.argon2_parallelism,
+            &read::SMALL_COUNT,
+        ),
+        hash_concurrency: r.get(
+            "auth.hash_concurrency",
+            d.auth.hash_concurrency,
+            &read::COUNT,
+        ),
+        password_min_length: r.get(
+            "auth.password_min_length",
+            d.auth.password_min_length,
+            &read::COUNT,
+        ),
+        password_max_length: r.get(
+            "auth.password_max_length",
+            d.auth.password_max_length,
+            &read::COUNT,
+        ),
+        login_max_failures: r.get(
+            "auth.login_max_failures",
+            d.auth.login_max_failures,
+            &read::COUNT,
+        ),
+        login_max_failures_per_ip: r.get(
+            "auth.login_max_failures_per_ip",
+            d.auth.login_max_failures_per_ip,
+            &read::COUNT,
+        ),
+        rate_limit: r.get("auth.rate_limit", d.auth.rate_limit, &read::COUNT),
+        login_window: r.get("auth.login_window", d.auth.login_window, &read::DURATION),
+        verification_token_ttl: r.get(
+            "auth.verification_token_ttl",
+            d.auth.verification_token_ttl,
+            &read::DURATION,
+        ),
+        reset_token_ttl: r.get(
+            "auth.reset_token_ttl",
+            d.auth.reset_token_ttl,
+            &read::DURATION,
+        ),
+        default_roles: r.get("auth.default_roles", d.auth.default_roles, &read::STRINGS),
+        require_verified_email: r.get(
+            "auth.require_verified_email",
+            d.auth.require_verified_email,
+            &read::BOOL,
+        ),
+        app_url: r.get("auth.app_url", d.auth.app_url, &read::OPTIONAL_STRING),
+    };
+    let mail = MailConfig {
+        transport: r.get("mail.transport", d.mail.transport, &read::MAIL_TRANSPORT),
+        from: r.get("mail.from", d.mail.from, &read::STRING),
+        smtp_url: r.get("mail.smtp_url", d.mail.smtp_url, &read::SECRET),
+        dir: r.get("mail.dir", d.mail.dir, &read::STRING),
+        timeout: r.get("mail.timeout", d.mail.timeout, &read::DURATION),
+        retries: r.get("mail.retries", d.mail.retries, &read::SMALL_COUNT),
     };
     let cors = CorsConfig {
         allowed_origins: r.get(
@@ -556,6 +848,7 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
         api,
         database,
         auth,
+        mail,
         cors,
         rate_limit,
         logging,
@@ -684,6 +977,23 @@ fn check(c: &Config, r: &mut Reader<'_>) {
         ),
         _ => {}
     }
+    check_auth(c, r);
+    if c.mail.transport == MailTransportKind::Smtp && c.mail.smtp_url.is_none() {
+        r.problem(
+            "mail.smtp_url",
+            "is required when mail.transport = \"smtp\"",
+        );
+    }
+    if let Some(url) = &c.mail.smtp_url
+        && !["smtp://", "smtps://"]
+            .iter()
+            .any(|scheme| url.expose().starts_with(scheme))
+    {
+        r.problem("mail.smtp_url", "must start with smtp:// or smtps://");
+    }
+    if c.mail.timeout.is_zero() {
+        r.problem("mail.timeout", "must be greater than 0");
+    }
     match c.database.url.as_deref() {
         None if production => r.problem(
             "database.url",
@@ -707,6 +1017,104 @@ fn check(c: &Config, r: &mut Reader<'_>) {
             "database.min_pool_size",
             "must not exceed database.max_pool_size",
         );
+    }
+}
+
+/// The `[auth]` rules between settings.
+fn check_auth(c: &Config, r: &mut Reader<'_>) {
+    let a = &c.auth;
+    if a.algorithm != JwtAlgorithm::HS256 {
+        for (key, value) in [
+            ("auth.private_key_file", &a.private_key_file),
+            ("auth.public_key_file", &a.public_key_file),
+        ] {
+            if value.is_none() {
+                r.problem(
+                    key,
+                    format!("is required with auth.algorithm = {:?}", a.algorithm),
+                );
+            }
+        }
+    }
+    if a.access_token_ttl.is_zero() || a.refresh_token_ttl.is_zero() {
+        r.problem(
+            "auth.access_token_ttl",
+            "token lifetimes must be greater than 0",
+        );
+    }
+    if a.access_token_ttl >= a.refresh_token_ttl {
+        r.problem(
+            "auth.access_token_ttl",
+            "must be shorter than auth.refresh_token_ttl",
+        );
+    }
+    if a.issuer.is_empty() || a.audience.is_empty() {
+        r.problem(
+            "auth.issuer",
+            "auth.issuer and auth.audience must not be empty",
+        );
+    }
+    for (key, name) in [
+        ("auth.access_cookie", &a.access_cookie),
+        ("auth.refresh_cookie", &a.refresh_cookie),
+    ] {
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        if !valid {
+            r.problem(
+                key,
+                "must be a cookie name of letters, digits, `_`, `-` and `.`",
+            );
+        }
+    }
+    if a.access_cookie == a.refresh_cookie {
+        r.problem("auth.refresh_cookie", "must differ from auth.access_cookie");
+    }
+    if a.cookie_same_site == SameSite::None && !a.cookie_secure {
+        r.problem(
+            "auth.cookie_same_site",
+            "\"none\" needs auth.cookie_secure = true (browsers drop such cookies otherwise)",
+        );
+    }
+    if c.profile == Profile::Production && a.transport.cookies() && !a.cookie_secure {
+        r.problem("auth.cookie_secure", "must be true in production");
+    }
+    // argon2's own limits: at least 8 KiB per lane, 1..=2^24-1 lanes, at least one pass.
+    if a.argon2_memory < 8 * 1024 * u64::from(a.argon2_parallelism.max(1))
+        || a.argon2_memory > 4 * 1024 * 1024 * 1024
+    {
+        r.problem(
+            "auth.argon2_memory",
+            "must be between 8KiB per lane and 4GiB (OWASP: \"19MiB\")",
+        );
+    }
+    if a.argon2_iterations == 0 || a.argon2_parallelism == 0 || a.argon2_parallelism > 255 {
+        r.problem(
+            "auth.argon2_iterations",
+            "argon2_iterations must be at least 1 and argon2_parallelism 1-255",
+        );
+    }
+    if a.password_min_length == 0 || a.password_min_length > a.password_max_length {
+        r.problem(
+            "auth.password_min_length",
+            "must be at least 1 and not more than auth.password_max_length",
+        );
+    }
+    if a.password_max_length > 4096 {
+        r.problem(
+            "auth.password_max_length",
+            "must be at most 4096 (it bounds the cost of hashing)",
+        );
+    }
+    if a.login_window.is_zero() {
+        r.problem("auth.login_window", "must be greater than 0");
+    }
+    if let Some(url) = &a.app_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        r.problem("auth.app_url", "must be an http:// or https:// URL");
     }
 }
 

@@ -147,6 +147,7 @@ struct Repr {
     detail: Option<Cow<'static, str>>,
     errors: Vec<FieldError>,
     retry_after: Option<u64>,
+    code: Option<&'static str>,
     source: Option<BoxError>,
 }
 
@@ -163,6 +164,7 @@ impl Error {
             detail: None,
             errors: Vec::new(),
             retry_after: None,
+            code: None,
             source: None,
         }))
     }
@@ -234,6 +236,18 @@ impl Error {
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.0.retry_after = Some(seconds);
         self
+    }
+
+    /// Replaces the body's machine `code` (by default the kind's, such as `unauthorized`)
+    /// with a more specific one, such as `token_expired`.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.0.code = Some(code);
+        self
+    }
+
+    /// The machine code the body carries.
+    pub fn code(&self) -> &'static str {
+        self.0.code.unwrap_or_else(|| self.0.kind.code())
     }
 
     /// What went wrong.
@@ -308,6 +322,7 @@ impl fmt::Display for Error {
 #[derive(Clone, Debug)]
 pub(crate) struct ErrorParts {
     pub(crate) kind: ErrorKind,
+    pub(crate) code: &'static str,
     pub(crate) detail: Option<Cow<'static, str>>,
     pub(crate) errors: Arc<[FieldError]>,
 }
@@ -319,6 +334,7 @@ impl IntoResponse for Error {
             detail,
             errors,
             retry_after,
+            code,
             source,
         } = *self.0;
         if kind == ErrorKind::Internal || kind.status().is_server_error() {
@@ -335,6 +351,7 @@ impl IntoResponse for Error {
         }
         let parts = ErrorParts {
             kind,
+            code: code.unwrap_or_else(|| kind.code()),
             detail,
             errors: errors.into(),
         };

@@ -40,6 +40,9 @@ impl FieldError {
 pub struct Problem<'a> {
     /// The kind of error.
     pub kind: ErrorKind,
+    /// The machine code: the kind's, or a more specific one set with
+    /// [`Error::with_code`](super::Error::with_code).
+    pub code: &'static str,
     /// The response status (for validation, the configured one).
     pub status: StatusCode,
     /// The client-facing explanation; always `None` for 5xx.
@@ -67,6 +70,7 @@ impl<'a> Problem<'a> {
         };
         Problem {
             kind: parts.kind,
+            code: parts.code,
             status,
             detail,
             errors: &parts.errors,
@@ -151,7 +155,7 @@ impl Serialize for Body<'_, '_> {
         if let Some(id) = p.request_id {
             map.serialize_entry("request_id", id)?;
         }
-        map.serialize_entry("code", p.kind.code())?;
+        map.serialize_entry("code", p.code)?;
         if !p.errors.is_empty() {
             map.serialize_entry("errors", p.errors)?;
         }

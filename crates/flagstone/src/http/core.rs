@@ -194,8 +194,10 @@ async fn render_problem(
                     None
                 }
             };
+            let kind = ErrorKind::from_status(head.status);
             let parts = ErrorParts {
-                kind: ErrorKind::from_status(head.status),
+                kind,
+                code: kind.code(),
                 detail: detail.map(Into::into),
                 errors: Arc::new([]),
             };
@@ -207,6 +209,11 @@ async fn render_problem(
     let mut rendered = settings.renderer.render(&problem);
     head.headers.remove(header::CONTENT_TYPE);
     head.headers.remove(header::CONTENT_LENGTH);
+    // Every 401 carries a challenge (RFC 9110 §15.5.2), whichever layer refused.
+    if status == StatusCode::UNAUTHORIZED && !head.headers.contains_key(header::WWW_AUTHENTICATE) {
+        head.headers
+            .insert(header::WWW_AUTHENTICATE, crate::auth::challenge(parts.code));
+    }
     // The renderer sets only the body's own headers, which were just removed from `head`.
     rendered.headers_mut().extend(head.headers);
     rendered

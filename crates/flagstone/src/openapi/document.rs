@@ -22,8 +22,6 @@ use crate::{Config, error::PROBLEM_JSON, pagination::PageMeta};
 pub const BEARER: &str = "bearer";
 /// The security scheme of the `access_token` cookie: `security(("cookie" = []))`.
 pub const COOKIE: &str = "cookie";
-/// The name of the cookie that carries the access token.
-pub const ACCESS_TOKEN_COOKIE: &str = "access_token";
 /// The pagination parameters, reusable as `#/components/parameters/<name>`.
 pub const PAGINATION_PARAMETERS: [&str; 6] =
     ["limit", "offset", "cursor", "sort", "fields", "total"];
@@ -109,7 +107,7 @@ fn add_components(components: &mut Components, config: &Config) {
                 .build(),
         ),
     );
-    let mut cookie = ApiKeyValue::new(ACCESS_TOKEN_COOKIE);
+    let mut cookie = ApiKeyValue::new(config.auth.access_cookie.as_str());
     cookie.description = Some("The access token in an HTTP-only cookie.".to_owned());
     components.add_security_scheme(COOKIE, SecurityScheme::ApiKey(ApiKey::Cookie(cookie)));
 

@@ -72,7 +72,7 @@ mod serve;
 
 pub use agreement::Agreement;
 pub use constraints::apply_constraints;
-pub use document::{ACCESS_TOKEN_COOKIE, BEARER, COOKIE, PAGINATION_PARAMETERS};
+pub use document::{BEARER, COOKIE, PAGINATION_PARAMETERS};
 pub use utoipa_axum::router::OpenApiRouter;
 
 pub(crate) use document::build;

@@ -219,3 +219,22 @@ impl<T> schemars::JsonSchema for Id<T> {
         })
     }
 }
+
+#[cfg(feature = "openapi")]
+impl<T> utoipa::PartialSchema for Id<T> {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[0-9a-fA-F]{24}$"))
+            .description(Some("An ObjectId as 24 hexadecimal characters."))
+            .examples([serde_json::json!("6745f7c2a1b2c3d4e5f60718")])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl<T> utoipa::ToSchema for Id<T> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Id".into()
+    }
+}

@@ -58,6 +58,7 @@ mod embedded;
 mod id;
 #[cfg(feature = "mongodb")]
 mod mongo;
+mod timestamp;
 
 use std::{
     future::{Future, IntoFuture},
@@ -72,7 +73,10 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use self::embedded::Engine;
-pub use self::id::{Id, InvalidId};
+pub use self::{
+    id::{Id, InvalidId},
+    timestamp::Timestamp,
+};
 use crate::{Error, Result, config::DatabaseConfig};
 
 /// A handle on the database: cheap to clone, shared by every collection.
