@@ -243,6 +243,15 @@ impl App {
             ))
         })?;
         let auth = Auth::new(&self.config, &store)?;
+        if self.config.profile == crate::config::Profile::Production
+            && self.mailer.is_none()
+            && self.config.mail.transport == crate::config::MailTransportKind::Log
+        {
+            return Err(Error::internal(std::io::Error::other(
+                "mail.transport = \"log\" would write password reset links into the production \
+                 logs: set mail.transport = \"smtp\" and mail.smtp_url (or pass App::mailer)",
+            )));
+        }
         let mut app = match self.mailer.clone() {
             Some(_) => self,
             None => {

@@ -91,12 +91,17 @@ impl CursorKey {
     pub fn ephemeral() -> Self {
         static KEY: OnceLock<CursorKey> = OnceLock::new();
         KEY.get_or_init(|| {
-            let seed = format!(
-                "{:?}{}",
-                std::time::SystemTime::now(),
-                bson::oid::ObjectId::new()
-            );
-            Self::from_secret(seed.as_bytes())
+            let mut seed = [0u8; 32];
+            if getrandom::fill(&mut seed).is_err() {
+                // No OS generator: fall back to what differs per process and instant.
+                let fallback = format!(
+                    "{:?}{}",
+                    std::time::SystemTime::now(),
+                    bson::oid::ObjectId::new()
+                );
+                return Self::from_secret(fallback.as_bytes());
+            }
+            Self::from_secret(&seed)
         })
         .clone()
     }

@@ -330,7 +330,8 @@ async fn login_answers_alike_for_unknown_email_and_wrong_password() {
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(strip(&wrong), strip(&unknown));
     assert_eq!(wrong.json()["code"], "invalid_credentials");
-    assert!(wrong.header("www-authenticate").is_some());
+    // A wrong password is not an invalid token (RFC 6750): the plain challenge.
+    assert_eq!(wrong.header("www-authenticate"), Some("Bearer"));
 }
 
 #[tokio::test]
@@ -403,7 +404,13 @@ async fn credential_routes_have_their_own_rate_limit() {
 #[tokio::test]
 async fn unverified_users_can_be_refused_at_login() {
     let h = harness(&[("FLAGSTONE_AUTH__REQUIRE_VERIFIED_EMAIL", "true")]).await;
-    h.user("ada@x.io").await;
+    let r = h.register("ada@x.io").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert!(
+        r.json().get("access_token").is_none(),
+        "no session before verification"
+    );
+    assert_eq!(r.json()["user"]["email_verified"], false);
     assert_eq!(
         problem(&h.login("ada@x.io", PASSWORD).await),
         (403, "email_not_verified".into())
@@ -693,6 +700,13 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     let h = harness(&[]).await;
     let (access, refresh, _) = h.user("ada@x.io").await;
     let other = h.login("ada@x.io", PASSWORD).await.json();
+    h.app
+        .post_json(
+            "/api/v1/auth/password-reset/request",
+            &json!({ "email": "ada@x.io" }),
+        )
+        .await;
+    let reset = h.mailed_token("ada@x.io", "reset-password").await;
     let change = |current: &str, new: &str| {
         let body = json!({ "current_password": current, "new_password": new });
         h.post("/api/v1/auth/change-password", &access, body)
@@ -739,6 +753,15 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(notified, "a password change is notified by mail");
+    // A reset link asked for before the change no longer works.
+    let r = h
+        .app
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({ "token": reset, "new_password": "an attacker's password" }),
+        )
+        .await;
+    assert_eq!(problem(&r), (400, "token_invalid".into()));
 }
 
 // ---- email verification and password reset -----------------------------------------------
@@ -968,6 +991,13 @@ async fn production_cookies_are_secure() {
         .load()
         .unwrap_err();
     assert!(insecure.get("auth.cookie_secure").is_some(), "{insecure}");
+    // Production refuses the log mail transport once auth is on: it would log reset links.
+    let refused = App::new(config)
+        .store(Store::memory())
+        .auth()
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("mail.transport"), "{refused}");
 }
 
 // ---- roles and ownership -----------------------------------------------------------------

@@ -466,12 +466,21 @@ async fn register<U: UserModel>(
         });
     }
     let account = user.account();
-    ctx.send_verification(account).await?;
+    tracing::info!(user_id = %account.id, "account registered");
+    // The account exists now: a mail that cannot go out must not turn that into an error
+    // (the user can ask for a new link).
+    if let Err(e) = ctx.send_verification(account).await {
+        tracing::error!(user_id = %account.id, error = %e, "could not send the verification mail");
+    }
+    if ctx.auth.config().require_verified_email {
+        // No session until the address is confirmed.
+        let body = serde_json::json!({ "user": user.view() });
+        return Ok((StatusCode::CREATED, Json(body)).into_response());
+    }
     let tokens = ctx
         .auth
         .start_session(&account.id.to_string(), &account.roles)
         .await?;
-    tracing::info!(user_id = %account.id, "account registered");
     Ok(ctx.session(StatusCode::CREATED, &user, tokens))
 }
 
@@ -612,6 +621,13 @@ async fn refresh<U: UserModel>(
             Error::unauthorized("the account no longer exists").with_code("refresh_token_invalid")
         );
     };
+    if ctx.auth.config().require_verified_email && !user.account().email_verified {
+        ctx.auth.sessions().revoke(&session.id).await?;
+        return Err(
+            Error::forbidden("confirm your email address before logging in")
+                .with_code("email_not_verified"),
+        );
+    }
     // Roles come from the user as it is now: a role change shows at the next refresh.
     let tokens = ctx.auth.tokens(session, &user.account().roles)?;
     let cookies = ctx.auth.set_cookies(&tokens);
@@ -729,6 +745,11 @@ async fn change_password<U: UserModel>(
         .sessions()
         .revoke_user(caller.sub(), caller.session_id())
         .await?;
+    ctx.auth
+        .one_time_tokens()
+        .revoke_user(Purpose::ResetPassword, caller.sub())
+        .await?;
+    ctx.auth.throttle().success(&account.email_key);
     tracing::info!(user_id = %account.id, other_sessions_ended = ended, "password changed");
     notify_password_changed(&ctx.mailer, &account.email);
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -914,6 +935,7 @@ async fn confirm_reset<U: UserModel>(
         .sessions()
         .revoke_user(&redeemed.user_id, None)
         .await?;
+    ctx.auth.throttle().success(&email_key(&redeemed.subject));
     tracing::info!(user_id = %redeemed.user_id, sessions_ended = ended, "password reset");
     notify_password_changed(&ctx.mailer, &redeemed.subject);
     Ok(StatusCode::NO_CONTENT)

@@ -155,7 +155,7 @@ pub(crate) fn is_unsafe(method: &Method) -> bool {
 /// The CSRF check for cookie-authenticated, state-changing requests: the request must
 /// come from the API's own origin (`Sec-Fetch-Site: same-origin`, or an `Origin` /
 /// `Referer` whose host is the `Host`) or from one of the allowed origins.
-pub(crate) fn csrf_check(headers: &HeaderMap, allowed: &[String]) -> Result<()> {
+pub(crate) fn csrf_check(headers: &HeaderMap, allowed: &[String], https: bool) -> Result<()> {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
     if header("sec-fetch-site") == Some("same-origin") {
         return Ok(());
@@ -169,7 +169,11 @@ pub(crate) fn csrf_check(headers: &HeaderMap, allowed: &[String]) -> Result<()> 
             "a cookie-authenticated request that changes state needs an Origin or Referer header",
         ));
     };
-    let host = origin.split_once("://").map(|(_, rest)| rest);
+    // With Secure cookies the API is served over HTTPS: a same-host origin must be too.
+    let host = origin
+        .split_once("://")
+        .filter(|(scheme, _)| !https || scheme.eq_ignore_ascii_case("https"))
+        .map(|(_, rest)| rest);
     let same_host = host.is_some() && host == header(header::HOST.as_str());
     if same_host || allowed.iter().any(|a| a.eq_ignore_ascii_case(&origin)) {
         Ok(())
@@ -354,8 +358,8 @@ where
     }
 }
 
-/// Who may perform an operation: what `#[resource(update = owner_or("admin"))]` generates,
-/// and what hand-written handlers can check.
+/// Who may perform an operation on a document, as handlers check it (and as generated
+/// resource routes will).
 ///
 /// | rule | no token | token, not allowed | allowed |
 /// | --- | --- | --- | --- |
@@ -469,12 +473,14 @@ impl Access {
 
 /// The `WWW-Authenticate` challenge for a 401 (RFC 6750).
 pub(crate) fn challenge(code: &str) -> HeaderValue {
+    // `invalid_token` is about the access token presented (RFC 6750 §3.1); a wrong
+    // password or refresh token gets the plain challenge.
     match code {
-        "unauthenticated" | "unauthorized" => HeaderValue::from_static("Bearer"),
         "token_expired" => HeaderValue::from_static(
             "Bearer error=\"invalid_token\", error_description=\"the token has expired\"",
         ),
-        _ => HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        c if c.starts_with("token_") => HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        _ => HeaderValue::from_static("Bearer"),
     }
 }
 
@@ -549,7 +555,7 @@ mod tests {
             for (k, v) in pairs {
                 headers.insert(*k, HeaderValue::from_static(v));
             }
-            csrf_check(&headers, &allowed).is_ok()
+            csrf_check(&headers, &allowed, false).is_ok()
         };
         assert!(check(&[
             ("host", "api.example.com"),
@@ -574,6 +580,14 @@ mod tests {
             ("host", "api.example.com"),
             ("referer", "https://evil.example/https://app.example.com")
         ]));
+        let mut plain = HeaderMap::new();
+        plain.insert("host", HeaderValue::from_static("api.example.com"));
+        plain.insert("origin", HeaderValue::from_static("http://api.example.com"));
+        assert!(csrf_check(&plain, &allowed, false).is_ok());
+        assert!(
+            csrf_check(&plain, &allowed, true).is_err(),
+            "https APIs need https origins"
+        );
     }
 
     #[test]

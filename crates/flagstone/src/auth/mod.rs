@@ -17,8 +17,8 @@
 //!
 //! [`Auth`] holds the first four and is shared with every handler as `Extension<Auth>`;
 //! [`App::auth`](crate::App::auth) builds it from `[auth]`, mounts the account routes and
-//! adds it. Hand-written routes use the extractors; apps with their own account endpoints
-//! (the RealWorld example) use [`Auth`]'s parts directly.
+//! adds it. Hand-written routes use the extractors; apps with account endpoints of their own
+//! shape use [`Auth`]'s parts directly (`Auth::new`, then `App::state(auth)`).
 //!
 //! # Requests
 //!
@@ -217,7 +217,11 @@ impl Auth {
     /// The CSRF check for a cookie-authenticated, state-changing request (see the module
     /// docs); 403 `csrf` when it fails.
     pub fn csrf_check(&self, headers: &HeaderMap) -> Result<()> {
-        extract::csrf_check(headers, &self.0.allowed_origins)
+        extract::csrf_check(
+            headers,
+            &self.0.allowed_origins,
+            self.0.config.cookie_secure,
+        )
     }
 
     /// The refresh token a request carries in its refresh cookie, when cookies are on.

@@ -1108,6 +1108,33 @@ fn check_auth(c: &Config, r: &mut Reader<'_>) {
             "must be at most 4096 (it bounds the cost of hashing)",
         );
     }
+    if a.verification_token_ttl.is_zero() || a.reset_token_ttl.is_zero() {
+        r.problem(
+            "auth.reset_token_ttl",
+            "auth.verification_token_ttl and auth.reset_token_ttl must be greater than 0",
+        );
+    }
+    if let Some(domain) = &a.cookie_domain
+        && (domain.is_empty()
+            || !domain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'))
+    {
+        r.problem(
+            "auth.cookie_domain",
+            "must be a host name such as \"example.com\" (letters, digits, `.` and `-`)",
+        );
+    }
+    if c.profile == Profile::Production
+        && a.previous_secrets
+            .iter()
+            .any(|s| s.len() < MIN_SECRET_BYTES)
+    {
+        r.problem(
+            "auth.previous_secrets",
+            format!("each must be at least {MIN_SECRET_BYTES} bytes in production"),
+        );
+    }
     if a.login_window.is_zero() {
         r.problem("auth.login_window", "must be greater than 0");
     }
