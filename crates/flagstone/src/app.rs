@@ -267,6 +267,33 @@ impl App {
         Ok(app.state(auth))
     }
 
+    /// Serves the resource `T` (see [`crate::resource`]): prepares its collection (indexes,
+    /// the `$jsonSchema` validator on MongoDB, the unindexed-field check; see
+    /// [`crate::model::schema::prepare`]) and mounts its routes and OpenAPI operations under
+    /// the API prefix, with `T`'s default hooks. Needs the store first.
+    #[cfg(feature = "openapi")]
+    pub async fn resource<T: crate::resource::Resource>(self) -> Result<Self> {
+        self.resource_with::<T>(T::Hooks::default()).await
+    }
+
+    /// [`App::resource`] with a hooks value of your own (one that holds a mailer, say).
+    #[cfg(feature = "openapi")]
+    pub async fn resource_with<T: crate::resource::Resource>(
+        mut self,
+        hooks: T::Hooks,
+    ) -> Result<Self> {
+        let store = self.store.clone().ok_or_else(|| {
+            Error::internal(std::io::Error::other(
+                "App::resource needs the store: call open_store() or store() before it",
+            ))
+        })?;
+        crate::model::schema::prepare::<T>(&store, &self.config).await?;
+        let (router, openapi) = crate::resource::router::<T>(hooks);
+        self.api = self.api.merge(router);
+        self.openapi.merge(openapi);
+        Ok(self)
+    }
+
     /// Adds a readiness check to `/health/ready`.
     pub fn readiness_check<F, Fut>(mut self, name: impl Into<String>, check: F) -> Self
     where

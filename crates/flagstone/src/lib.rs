@@ -54,19 +54,31 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod mail;
+pub mod model;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod pagination;
 pub mod query;
+pub mod resource;
 pub mod store;
 pub mod telemetry;
 pub mod testing;
 pub mod validation;
 
+#[doc(hidden)]
+mod derive_support;
+
 pub use app::App;
 pub use config::Config;
 pub use error::{Error, ErrorKind, FieldError, Result};
 pub use store::{Id, Store};
+
+/// `#[derive(Model)]`: see [`model`]. Shares its name with the [`model::Model`] trait, as
+/// serde's derives do.
+pub use flagstone_macros::Model;
+/// `#[derive(Resource)]`: see [`resource`]. Shares its name with the
+/// [`resource::Resource`] trait.
+pub use flagstone_macros::Resource;
 
 /// Re-exports of the crates a Flagstone app builds on, so versions always match.
 pub use axum;
@@ -85,11 +97,35 @@ pub use utoipa_axum;
 /// What generated code reaches through `::flagstone`; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use bson;
     #[cfg(feature = "openapi")]
     pub use inventory;
     pub use regex;
+    pub use serde;
+    #[cfg(feature = "openapi")]
+    pub use utoipa;
 
-    pub use crate::__register_constraints as register_constraints;
+    #[cfg(feature = "openapi")]
+    pub use crate::derive_support::schema;
+    pub use crate::derive_support::{Patch, to_bson, update};
+    pub use crate::{__if_openapi as if_openapi, __register_constraints as register_constraints};
+}
+
+/// Expands to its input with the `openapi` feature, to nothing without it: the schema
+/// impls a derive writes into the user's crate follow this crate's features.
+#[cfg(feature = "openapi")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_openapi {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+
+/// Expands to its input with the `openapi` feature, to nothing without it.
+#[cfg(not(feature = "openapi"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_openapi {
+    ($($tokens:tt)*) => {};
 }
 
 /// Registers a `Validate` type's constraints for the OpenAPI document (see
@@ -127,7 +163,9 @@ pub mod prelude {
         App, Config, Error, Result,
         error::FieldError,
         health::Readiness,
-        store::{Collection, Id, Index, Store, doc},
+        model::Model,
+        resource::Resource,
+        store::{Collection, Id, Index, Store, Timestamp, doc},
         validation::Validate,
     };
     #[cfg(feature = "openapi")]
@@ -143,4 +181,5 @@ pub mod prelude {
         response::IntoResponse,
         routing::{delete, get, patch, post, put},
     };
+    pub use flagstone_macros::{Model, Resource};
 }

@@ -19,6 +19,28 @@ pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
     }
 }
 
+/// The `T` of the PATCH field type `::flagstone::__private::Patch<T>` (absent, `null` or
+/// a value), which rules treat like an `Option`: they check the value, when there is
+/// one. Only that path is recognised, so a user's own `Patch` type is left alone.
+pub(crate) fn patch_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = strip(ty) else {
+        return None;
+    };
+    let segments = &path.path.segments;
+    let private = segments.iter().any(|s| s.ident == "__private");
+    let last = segments.last()?;
+    if !private || last.ident != "Patch" {
+        return None;
+    }
+    match &last.arguments {
+        PathArguments::AngleBracketed(args) => match args.args.first() {
+            Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some(inner),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Whether `len` counts items of this type rather than characters: `Vec`, `VecDeque`,
 /// sets, maps, slices and arrays (also behind `&` or `Box`).
 pub(crate) fn is_collection(ty: &Type) -> bool {
@@ -131,6 +153,16 @@ mod tests {
         assert!(option_inner(&ty("String")).is_none());
         assert!(option_inner(&ty("Vec<Option<u8>>")).is_none());
         assert!(option_inner(&ty("Option")).is_none());
+    }
+
+    #[test]
+    fn patch_fields_are_found_by_their_full_path() {
+        assert_eq!(
+            show(patch_inner(&ty("::flagstone::__private::Patch<String>"))),
+            Some("String".into())
+        );
+        assert!(patch_inner(&ty("Patch<String>")).is_none());
+        assert!(patch_inner(&ty("Option<String>")).is_none());
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             continue;
         }
 
-        let optional = types::option_inner(ty).is_some();
+        let optional = types::option_inner(ty).is_some() || types::patch_inner(ty).is_some();
         if !rules.is_empty() {
             match cx.checks(&rules, ty, format_ident!("__flagstone_field")) {
                 Ok(tokens) => checks.push(quote! {
@@ -212,8 +212,13 @@ impl Cx {
         let mut errors = Errors::default();
         let mut out = TokenStream::new();
         let inner = types::option_inner(ty);
+        let patch = types::patch_inner(ty);
         if let Some(rule) = rules.find(|k| matches!(k, RuleKind::Required)) {
             match inner {
+                None if patch.is_some() => errors.push(Some(syn::Error::new_spanned(
+                    &rule.tokens,
+                    "required does not apply to a PATCH field: leaving it out leaves it unchanged",
+                ))),
                 Some(_) => {
                     let v = respan(&value, rule.span);
                     let call =
@@ -243,9 +248,24 @@ impl Cx {
                         Err(error) => errors.push(Some(error)),
                     }
                 }
-                None => match self.checks_on(&rest, ty, value) {
-                    Ok(body) => out.extend(body),
-                    Err(error) => errors.push(Some(error)),
+                None => match patch {
+                    Some(inner) => {
+                        let binding = self.fresh("value");
+                        match self.checks_on(&rest, inner, binding.clone()) {
+                            Ok(body) => out.extend(quote! {
+                                if let ::core::option::Option::Some(#binding) =
+                                    ::flagstone::__private::Patch::value(#value)
+                                {
+                                    #body
+                                }
+                            }),
+                            Err(error) => errors.push(Some(error)),
+                        }
+                    }
+                    None => match self.checks_on(&rest, ty, value) {
+                        Ok(body) => out.extend(body),
+                        Err(error) => errors.push(Some(error)),
+                    },
                 },
             }
         }
@@ -417,7 +437,8 @@ fn float(value: f64) -> TokenStream {
 
 /// The `Constraint` of a field with a JSON name.
 fn field_constraint(name: &str, rules: &Rules, ty: &Type, required: bool) -> TokenStream {
-    let body = constraint_body(rules, types::option_inner(ty).unwrap_or(ty));
+    let inner = types::option_inner(ty).or_else(|| types::patch_inner(ty));
+    let body = constraint_body(rules, inner.unwrap_or(ty));
     quote! {
         {
             let mut __flagstone_c = ::flagstone::validation::Constraint::new(#name);

@@ -293,6 +293,19 @@ impl UserModel for User {
     }
 }
 
+/// `Id<User>` fields of models expand (`?expand=author`) to the user's public profile:
+/// `{id, username}`, never the email address or roles.
+impl crate::model::Referenced for User {
+    const COLLECTION: &'static str = <User as UserModel>::COLLECTION;
+
+    fn expanded(&self) -> Result<serde_json::Value> {
+        Ok(serde_json::json!({
+            "id": self.account.id.to_string(),
+            "username": self.username,
+        }))
+    }
+}
+
 /// The normalised form of an address that logins and the unique index compare.
 pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()

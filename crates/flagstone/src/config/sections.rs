@@ -103,6 +103,12 @@ pub struct DatabaseConfig {
     /// How often the embedded store deletes documents expired by TTL indexes (default `60s`).
     #[schemars(with = "String")]
     pub ttl_interval: Duration,
+    /// Apply each model's `$jsonSchema` validator to its MongoDB collection at start-up
+    /// (default `true`; see [`crate::model::schema`]).
+    pub schema_validation: bool,
+    /// Accept, in production, filterable or sortable model fields that no index serves
+    /// (default `false`: such a field is a start-up error there, a warning elsewhere).
+    pub allow_unindexed: bool,
 }
 
 impl DatabaseConfig {
@@ -120,6 +126,8 @@ impl DatabaseConfig {
             connect_timeout: Duration::from_secs(10),
             server_selection_timeout: Duration::from_secs(5),
             ttl_interval: Duration::from_secs(60),
+            schema_validation: true,
+            allow_unindexed: false,
         }
     }
 }
@@ -143,6 +151,8 @@ impl fmt::Debug for DatabaseConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("server_selection_timeout", &self.server_selection_timeout)
             .field("ttl_interval", &self.ttl_interval)
+            .field("schema_validation", &self.schema_validation)
+            .field("allow_unindexed", &self.allow_unindexed)
             .finish()
     }
 }
@@ -656,6 +666,16 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
             "database.ttl_interval",
             d.database.ttl_interval,
             &read::DURATION,
+        ),
+        schema_validation: r.get(
+            "database.schema_validation",
+            d.database.schema_validation,
+            &read::BOOL,
+        ),
+        allow_unindexed: r.get(
+            "database.allow_unindexed",
+            d.database.allow_unindexed,
+            &read::BOOL,
         ),
     };
     let auth = AuthConfig {

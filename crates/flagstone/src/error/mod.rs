@@ -53,6 +53,8 @@ pub enum ErrorKind {
     Timeout,
     /// 409: the request conflicts with the current state (e.g. a duplicate key).
     Conflict,
+    /// 412: a precondition (`If-Match`) does not hold: the resource changed.
+    PreconditionFailed,
     /// 413: the body is larger than the configured limit.
     PayloadTooLarge,
     /// 415: the body's content type is not accepted.
@@ -84,6 +86,7 @@ impl ErrorKind {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
@@ -104,6 +107,7 @@ impl ErrorKind {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Timeout => "timeout",
             Self::Conflict => "conflict",
+            Self::PreconditionFailed => "precondition_failed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation => "validation_failed",
@@ -124,6 +128,7 @@ impl ErrorKind {
             405 => Self::MethodNotAllowed,
             408 => Self::Timeout,
             409 => Self::Conflict,
+            412 => Self::PreconditionFailed,
             413 => Self::PayloadTooLarge,
             415 => Self::UnsupportedMediaType,
             422 => Self::Unprocessable,

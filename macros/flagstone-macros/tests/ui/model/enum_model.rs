@@ -1,0 +1,8 @@
+use flagstone::prelude::*;
+
+#[derive(Model)]
+pub enum Post {
+    A,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use flagstone::prelude::*;
+
+#[derive(Model)]
+pub struct Post {
+    pub id: String,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use flagstone::prelude::*;
+
+#[derive(Model)]
+pub struct Post {
+    pub title: String,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use flagstone::prelude::*;
+
+#[derive(Model)]
+pub struct Post {
+    pub id: Id<Self>,
+    #[field(read_only, len(max = 3))]
+    pub title: String,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use flagstone::prelude::*;
+
+#[derive(Model)]
+pub struct Post(Id<Post>);
+
+fn main() {}

@@ -1,0 +1,9 @@
+use flagstone::prelude::*;
+
+#[derive(Model)]
+#[model(colection = "posts")]
+pub struct Post {
+    pub id: Id<Self>,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use flagstone::prelude::*;
+
+#[derive(Model, Resource)]
+#[resource(default = public, lst = public)]
+pub struct Post {
+    pub id: Id<Self>,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use flagstone::prelude::*;
+
+#[derive(Model, Resource)]
+#[resource(default = authenticatd)]
+pub struct Post {
+    pub id: Id<Self>,
+}
+
+fn main() {}
