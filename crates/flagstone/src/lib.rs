@@ -159,8 +159,11 @@ macro_rules! __register_constraints {
 
 /// The names most apps need, in one import.
 pub mod prelude {
+    #[cfg(feature = "openapi")]
+    pub use crate::auth::User;
     pub use crate::{
         App, Config, Error, Result,
+        auth::{Access, AuthUser, MaybeAuthUser},
         error::FieldError,
         health::Readiness,
         model::Model,

@@ -251,3 +251,70 @@ impl TestResponse {
             .unwrap_or_else(|e| panic!("body is not the expected JSON ({e}): {}", self.text()))
     }
 }
+
+/// Captures every log line of the current thread while it lives, for tests that check
+/// what reaches the logs (and what never does). Use it on a `current_thread` runtime, so
+/// the tasks a request spawns log on the same thread.
+///
+/// ```
+/// let logs = flagstone::testing::LogCapture::start();
+/// tracing::warn!(user = "ada", "something happened");
+/// assert!(logs.contents().contains("something happened"));
+/// ```
+pub struct LogCapture {
+    buffer: LogBuffer,
+    _guard: tracing::subscriber::DefaultGuard,
+    // While a second dispatcher exists, tracing asks each thread's own subscriber instead
+    // of caching the first thread's answer process-wide, so other tests' threads (with no
+    // subscriber) cannot turn callsites off for this one.
+    _second: tracing::Dispatch,
+}
+
+impl LogCapture {
+    /// Starts capturing, at every level, without colours.
+    pub fn start() -> Self {
+        let buffer = LogBuffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        Self {
+            buffer,
+            _guard: tracing::subscriber::set_default(subscriber),
+            _second: second,
+        }
+    }
+
+    /// Everything logged so far.
+    pub fn contents(&self) -> String {
+        let bytes = self.buffer.0.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::fmt::Debug for LogCapture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogCapture").finish_non_exhaustive()
+    }
+}
+
+/// Where [`LogCapture`] writes.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

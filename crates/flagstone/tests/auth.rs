@@ -5,12 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    io::Write,
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{net::SocketAddr, time::Duration};
 
 use flagstone::{
     App,
@@ -1153,34 +1148,9 @@ async fn account_flows_on_the_live_server() {
 
 // ---- what never leaks --------------------------------------------------------------------
 
-/// Log output captured in memory.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogBuffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn passwords_and_tokens_never_reach_logs_or_other_bodies() {
-    let logs = LogBuffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer({
-            let logs = logs.clone();
-            move || logs.clone()
-        })
-        .finish();
-    let _second_dispatcher = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = flagstone::testing::LogCapture::start();
 
     let h = harness(&[("FLAGSTONE_HTTP__TRACE", "true")]).await;
     let mut bodies = Vec::new();
@@ -1229,7 +1199,7 @@ async fn passwords_and_tokens_never_reach_logs_or_other_bodies() {
         .await
         .text(),
     );
-    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logs = logs.contents();
     assert!(
         logs.contains("logged in") || logs.contains("login failed"),
         "{logs}"

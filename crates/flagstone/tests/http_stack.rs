@@ -3,12 +3,7 @@
 //! trusted proxies, load shedding, compression, metrics, health, custom renderers and logs.
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    io::Write,
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{io::Write, net::SocketAddr, time::Duration};
 
 use axum::{
     body::Body,
@@ -1033,44 +1028,9 @@ async fn a_custom_problem_renderer_shapes_every_error() {
 // 15. Logs
 // ---------------------------------------------------------------------------------------
 
-/// Log output captured in memory.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogBuffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl LogBuffer {
-    fn contents(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn logs_never_contain_credentials() {
-    let logs = LogBuffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer({
-            let logs = logs.clone();
-            move || logs.clone()
-        })
-        .finish();
-    // `set_default` is per thread, but each callsite's interest is cached process-wide.
-    // With only one dispatcher registered, tracing-core lets the thread that first hits a
-    // callsite decide from *its* default; other tests' threads have none and would cache
-    // "never". While a second dispatcher lives, every thread asks its own subscriber.
-    let _second_dispatcher = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = flagstone::testing::LogCapture::start();
 
     let app = app(&[("FLAGSTONE_HTTP__TRACE", "true")]);
     let secrets = [

@@ -2,10 +2,7 @@
 //! start-up preparation of a collection, with a hand-written `impl Model`.
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    cell::RefCell,
-    sync::{Arc, LazyLock, Mutex},
-};
+use std::{cell::RefCell, sync::LazyLock};
 
 use flagstone::{
     bson::{self, Bson, Document, doc, oid::ObjectId},
@@ -445,27 +442,6 @@ async fn the_embedded_store_needs_no_validator() {
 
 // ---- the live server -----------------------------------------------------------------------
 
-/// Log output captured in memory.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl LogBuffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn item(name: &str) -> Item {
     let input = ItemCreate {
         name: name.into(),
@@ -493,14 +469,7 @@ async fn the_validator_on_the_live_server() {
     database.url = Some(uri);
     database.name = Some(format!("schema_{}", ObjectId::new().to_hex()));
     let store = Store::open(&database).await.unwrap();
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let _logging = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish(),
-    );
+    let logs = flagstone::testing::LogCapture::start();
     let outcome = async {
         let db = store.mongo().unwrap();
         let build = db.run_command(doc! { "buildInfo": 1 }).await.unwrap();
@@ -549,7 +518,7 @@ async fn the_validator_on_the_live_server() {
                 other => panic!("{other:?}"),
             };
             assert_eq!(code, 238, "NotImplemented");
-            let logs = logs.text();
+            let logs = logs.contents();
             assert!(
                 logs.contains("does not implement collection validators"),
                 "{logs}"

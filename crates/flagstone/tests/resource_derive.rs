@@ -86,6 +86,17 @@ pub struct Gadget {
     pub updated_at: Timestamp,
 }
 
+/// A memo: editors only, except the public list; never deleted.
+#[derive(Model, Resource)]
+#[resource(path = "/memos", default = role("editor"), list = public, delete = disabled)]
+pub struct Memo {
+    /// The id.
+    pub id: Id<Memo>,
+    /// The text.
+    #[field(len(min = 1, max = 50))]
+    pub text: String,
+}
+
 const SECRET: &str = "a-test-secret-that-is-long-enough-123";
 
 struct Harness {
@@ -114,6 +125,9 @@ async fn harness(store: Store) -> Harness {
         .await
         .unwrap()
         .resource::<Gadget>()
+        .await
+        .unwrap()
+        .resource::<Memo>()
         .await
         .unwrap();
     Harness {
@@ -613,4 +627,129 @@ async fn the_access_matrix() {
         assert_eq!(got, want, "{who}");
     }
     tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+/// `role(..)`, `public` and `disabled` rules.
+#[tokio::test]
+async fn role_rules_and_disabled_operations() {
+    let h = harness(Store::memory()).await;
+    let (user, _) = h.user("sam", &[]).await;
+    let (editor, _) = h.user("eddie", &["editor"]).await;
+    let memo = json!({ "text": "ship it" });
+    let hr = &h;
+    let create = |token: Option<String>| {
+        let memo = memo.clone();
+        async move {
+            hr.call(Method::POST, "/api/v1/memos", token.as_deref(), Some(&memo))
+                .await
+        }
+    };
+    assert_eq!(create(None).await.status(), StatusCode::UNAUTHORIZED);
+    let r = create(Some(user.clone())).await;
+    assert_eq!(
+        (r.status(), r.json()["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("missing_role"))
+    );
+    let r = create(Some(editor.clone())).await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text());
+    let path = format!("/api/v1/memos/{}", r.json()["id"].as_str().unwrap());
+    assert_eq!(
+        h.call(Method::GET, "/api/v1/memos", None, None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        h.call(Method::GET, &path, None, None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        h.call(Method::GET, &path, Some(&user), None).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        h.call(Method::GET, &path, Some(&editor), None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let r = h
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&editor),
+            Some(&json!({ "text": "" })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Disabled: no route for the method, and nothing in the document.
+    let r = h.call(Method::DELETE, &path, Some(&editor), None).await;
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let doc = h.app.get("/openapi.json").await.json();
+    assert!(doc["paths"]["/api/v1/memos/{id}"]["delete"].is_null());
+    assert!(doc["paths"]["/api/v1/memos/{id}"]["get"].is_object());
+}
+
+/// A hidden field's value shows in no response, error or log line.
+#[tokio::test(flavor = "current_thread")]
+async fn hidden_fields_never_leave_the_server() {
+    let logs = flagstone::testing::LogCapture::start();
+
+    let h = harness(Store::memory()).await;
+    let (alice, _) = h.user("alice", &[]).await;
+    let r = h
+        .call(
+            Method::POST,
+            "/api/v1/gadgets",
+            Some(&alice),
+            Some(&gadget("Vise")),
+        )
+        .await;
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let hidden = "HIDDEN-VALUE-7f3a";
+    h.store
+        .collection::<Document>("gadgets")
+        .update_one(
+            doc! { "_id": bson::oid::ObjectId::parse_str(&id).unwrap() },
+            doc! { "$set": { "internal": hidden } },
+        )
+        .await
+        .unwrap();
+    let path = format!("/api/v1/gadgets/{id}");
+    let mut bodies = vec![
+        h.call(Method::GET, &path, None, None).await.text(),
+        h.call(Method::GET, "/api/v1/gadgets?expand=owner", None, None)
+            .await
+            .text(),
+        h.call(
+            Method::PATCH,
+            &path,
+            Some(&alice),
+            Some(&json!({ "stock": 3 })),
+        )
+        .await
+        .text(),
+        h.call(
+            Method::PATCH,
+            &path,
+            Some(&alice),
+            Some(&json!({ "internal": "x" })),
+        )
+        .await
+        .text(),
+        h.call(Method::PUT, &path, Some(&alice), Some(&gadget("Vise")))
+            .await
+            .text(),
+    ];
+    bodies.push(
+        h.call(Method::DELETE, &path, Some(&alice), None)
+            .await
+            .text(),
+    );
+    let logs = logs.contents();
+    assert!(logs.contains("/api/v1/gadgets"), "the requests were logged");
+    assert!(!logs.contains(hidden), "{logs}");
+    for body in bodies {
+        assert!(!body.contains(hidden), "{body}");
+    }
 }
