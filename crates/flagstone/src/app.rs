@@ -365,7 +365,8 @@ impl App {
         http::wrap(router, &self.config, self.renderer, self.metrics)
     }
 
-    /// Binds `server.host:server.port`, prints the URL, and serves until SIGINT or SIGTERM.
+    /// Binds `server.host:server.port`, prints the URL (and the docs page's), and serves
+    /// until SIGINT or SIGTERM.
     pub async fn run(self) -> Result<()> {
         let address = format!("{}:{}", self.config.server.host, self.config.server.port);
         let listener = TcpListener::bind(&address).await.map_err(|e| {
@@ -379,6 +380,13 @@ impl App {
             "listening on http://{local} ({} profile)",
             self.config.profile
         );
+        #[cfg(feature = "openapi")]
+        if self.config.openapi.enabled {
+            println!(
+                "API docs at http://{local}{}",
+                self.config.openapi.docs_path
+            );
+        }
         self.serve(listener, shutdown_signal()).await
     }
 
