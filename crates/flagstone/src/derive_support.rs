@@ -1,15 +1,10 @@
 //! What the code of `#[derive(Model)]` calls at run time; reached through
 //! `::flagstone::__private`, not a public API.
 
-use std::collections::BTreeMap;
-
-use bson::{Bson, Document};
+use bson::Document;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{
-    Error, Result,
-    model::{FieldDef, FieldType, Reference, Visibility},
-};
+use crate::model::{FieldDef, FieldType, Reference, Visibility};
 
 /// A field of a PATCH body whose model field is an `Option`: absent (leave it), `null`
 /// (clear it) or a value (set it). Missing from the body, it is [`Patch::Absent`] (the
@@ -60,16 +55,7 @@ impl<T: Serialize> Serialize for Patch<T> {
     }
 }
 
-/// `value` as the store writes it: ids as ObjectIds, timestamps as BSON dates (the
-/// serializer is not human-readable, as for whole documents).
-pub fn to_bson<T: Serialize + ?Sized>(value: &T) -> Result<Bson> {
-    let mut wrapper = BTreeMap::new();
-    wrapper.insert("v", value);
-    let bytes = bson::serialize_to_vec(&wrapper).map_err(Error::internal)?;
-    let mut doc = Document::from_reader(bytes.as_slice()).map_err(Error::internal)?;
-    doc.remove("v")
-        .ok_or_else(|| Error::internal(std::io::Error::other("a value serialized to nothing")))
-}
+pub use crate::store::to_bson;
 
 /// The update document of a patch: `$set` and `$unset`, each only when not empty.
 pub fn update(set: Document, unset: Document) -> Document {
@@ -238,6 +224,8 @@ pub mod schema {
 
 #[cfg(test)]
 mod tests {
+    use bson::Bson;
+
     use super::*;
 
     #[test]

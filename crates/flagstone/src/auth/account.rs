@@ -311,6 +311,63 @@ pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// Creates an account without HTTP — for seeding, an admin command, an import: checks the
+/// password policy (a validation error on `password`), hashes the password on the
+/// blocking pool, and stores the user with `roles`. 409 `email_taken` when the address is
+/// registered already. No session is started and no mail is sent.
+///
+/// ```no_run
+/// use flagstone::auth::{Auth, User, account::{RegisterUser, create_account}};
+/// # async fn seed(auth: Auth, store: flagstone::Store) -> flagstone::Result<()> {
+/// let users = store.collection::<User>("users");
+/// let registration = RegisterUser {
+///     email: "editor@example.com".into(),
+///     password: "a long enough password".into(),
+///     username: Some("eddie".into()),
+/// };
+/// create_account(&auth, &users, registration, vec!["editor".into()]).await?;
+/// # Ok(()) }
+/// ```
+pub async fn create_account<U: UserModel>(
+    auth: &Auth,
+    users: &Collection<U>,
+    registration: U::Registration,
+    roles: Vec<String>,
+) -> Result<U> {
+    let errors = auth
+        .passwords()
+        .policy_errors("password", registration.password());
+    if !errors.is_empty() {
+        return Err(Error::validation(errors));
+    }
+    let email = registration.email().trim().to_owned();
+    let password_hash = auth.passwords().hash(registration.password()).await?;
+    let now = Timestamp::now();
+    let account = Account {
+        id: Id::new(),
+        email_key: email_key(&email),
+        email,
+        password_hash,
+        roles,
+        email_verified: false,
+        created_at: now,
+        updated_at: now,
+    };
+    let user = U::create(registration, account)?;
+    if let Err(e) = users.insert_one(&user).await {
+        // Servers differ in whether a duplicate-key error names the index; ask instead.
+        let key = &user.account().email_key;
+        let taken = e.kind() == crate::ErrorKind::Conflict
+            && users.exists(doc! { "email_key": key }).await?;
+        return Err(match taken {
+            true => Error::conflict("an account with this email address already exists")
+                .with_code("email_taken"),
+            false => e,
+        });
+    }
+    Ok(user)
+}
+
 /// What the account handlers share.
 struct Ctx<U> {
     auth: Auth,
@@ -452,32 +509,8 @@ async fn register<U: UserModel>(
     State(ctx): Shared<U>,
     Valid(Json(registration)): Valid<Json<U::Registration>>,
 ) -> Result<Response> {
-    ctx.policy("password", registration.password())?;
-    let email = registration.email().trim().to_owned();
-    let password_hash = ctx.auth.passwords().hash(registration.password()).await?;
-    let now = Timestamp::now();
-    let account = Account {
-        id: Id::new(),
-        email_key: email_key(&email),
-        email,
-        password_hash,
-        roles: ctx.auth.config().default_roles.clone(),
-        email_verified: false,
-        created_at: now,
-        updated_at: now,
-    };
-    let user = U::create(registration, account)?;
-    if let Err(e) = ctx.users.insert_one(&user).await {
-        // Servers differ in whether a duplicate-key error names the index; ask instead.
-        let key = &user.account().email_key;
-        let taken = e.kind() == crate::ErrorKind::Conflict
-            && ctx.users.exists(doc! { "email_key": key }).await?;
-        return Err(match taken {
-            true => Error::conflict("an account with this email address already exists")
-                .with_code("email_taken"),
-            false => e,
-        });
-    }
+    let roles = ctx.auth.config().default_roles.clone();
+    let user = create_account(&ctx.auth, &ctx.users, registration, roles).await?;
     let account = user.account();
     tracing::info!(user_id = %account.id, "account registered");
     // The account exists now: a mail that cannot go out must not turn that into an error

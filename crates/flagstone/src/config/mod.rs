@@ -188,6 +188,18 @@ impl Config {
         })
     }
 
+    /// Like [`Config::section`], but an absent section gives `T::default()` (a present one
+    /// must still fit `T`).
+    pub fn section_or_default<T: DeserializeOwned + Default>(
+        &self,
+        name: &str,
+    ) -> Result<T, ConfigError> {
+        match self.figment.find_value(name) {
+            Ok(_) => self.section(name),
+            Err(_) => Ok(T::default()),
+        }
+    }
+
     /// The JSON Schema of Flagstone's configuration (the sections it defines).
     pub fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(Config)).unwrap_or_default()

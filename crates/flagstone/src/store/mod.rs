@@ -479,6 +479,19 @@ impl<T> std::fmt::Debug for Collection<T> {
     }
 }
 
+/// `value` as the store writes it — ids as ObjectIds, [`Timestamp`]s as BSON dates — for
+/// update documents built by hand: `doc! { "$push": { "items": to_bson(&item)? } }`.
+/// (`bson::serialize_to_bson` is human-readable, so it would write ids and timestamps as
+/// strings.)
+pub fn to_bson<T: Serialize + ?Sized>(value: &T) -> Result<Bson> {
+    let mut wrapper = std::collections::BTreeMap::new();
+    wrapper.insert("v", value);
+    let bytes = bson::serialize_to_vec(&wrapper).map_err(Error::internal)?;
+    let mut doc = Document::from_reader(bytes.as_slice()).map_err(Error::internal)?;
+    doc.remove("v")
+        .ok_or_else(|| Error::internal(std::io::Error::other("a value serialized to nothing")))
+}
+
 /// Converts a value to a BSON document (ids as ObjectIds).
 pub(crate) fn to_document<T: Serialize>(value: &T) -> Result<Document> {
     let bytes = bson::serialize_to_vec(value).map_err(Error::internal)?;
