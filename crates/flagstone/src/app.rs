@@ -73,6 +73,15 @@ impl App {
         Ok(Self::new(config))
     }
 
+    /// Like [`App::from_config`], with the sources `loader` says: an app's embedded
+    /// defaults ([`ConfigLoader::defaults`](crate::config::ConfigLoader::defaults)), another
+    /// directory, or an adjusted environment.
+    pub fn from_loader(loader: crate::config::ConfigLoader) -> Result<Self> {
+        let config = loader.load()?;
+        telemetry::init(&config.logging);
+        Ok(Self::new(config))
+    }
+
     /// An app on an already loaded configuration (tests build one this way). Does not
     /// install logging; call [`telemetry::init`] for that.
     pub fn new(config: Config) -> Self {
@@ -140,7 +149,7 @@ impl App {
     /// [`crate::openapi`]).
     #[cfg(feature = "openapi")]
     pub fn openapi(&self) -> utoipa::openapi::OpenApi {
-        crate::openapi::build(&self.config, self.openapi.clone())
+        crate::openapi::build(&self.config, self.openapi.clone(), &*self.renderer)
     }
 
     /// Where routers that the OpenAPI document does not cover were added with
@@ -342,7 +351,7 @@ impl App {
         let mut router = health::routes(self.readiness);
         #[cfg(feature = "openapi")]
         if self.config.openapi.enabled {
-            let document = crate::openapi::build(&self.config, self.openapi);
+            let document = crate::openapi::build(&self.config, self.openapi, &*self.renderer);
             // Serializing plain strings, maps and numbers cannot fail.
             let json = serde_json::to_vec(&document).unwrap_or_default();
             router = router.merge(crate::openapi::routes(&self.config.openapi, json.into()));

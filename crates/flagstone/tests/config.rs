@@ -135,6 +135,64 @@ fn each_layer_overrides_the_one_below() {
 }
 
 #[test]
+fn an_apps_embedded_defaults_sit_below_every_file() {
+    let dir = tmp();
+    let defaults = "[server]\nport = 4100\n[api]\nprefix = \"/api\"\n";
+    let load = |env: Env<'_>| {
+        ConfigLoader::new()
+            .defaults(defaults)
+            .dir(dir.path())
+            .env(env.iter().copied())
+            .load()
+            .unwrap()
+    };
+    let config = load(&[]);
+    assert_eq!(
+        (config.server.port, config.api.prefix.as_str()),
+        (4100, "/api")
+    );
+    write(dir.path(), "flagstone.toml", "[server]\nport = 4101\n");
+    let config = load(&[]);
+    assert_eq!(
+        config.server.port, 4101,
+        "flagstone.toml beats the embedded defaults"
+    );
+    assert_eq!(
+        config.api.prefix, "/api",
+        "keys the file leaves out still come from them"
+    );
+    assert_eq!(
+        load(&[("FLAGSTONE_SERVER__PORT", "4102")]).server.port,
+        4102
+    );
+    // Embedded defaults are validated like any other layer.
+    let error = ConfigLoader::new()
+        .defaults("[server]\nport = \"abc\"\n")
+        .dir(tmp().path())
+        .env([("A", "B")])
+        .load()
+        .unwrap_err();
+    assert!(error.get("server.port").is_some(), "{error}");
+}
+
+#[test]
+fn authorization_schemes_are_configurable_tokens() {
+    let config = load_ok(
+        tmp().path(),
+        &[("FLAGSTONE_AUTH__HEADER_SCHEMES", "Token,Bearer")],
+    );
+    assert_eq!(config.auth.header_schemes, ["Token", "Bearer"]);
+    assert_eq!(load_ok(tmp().path(), &[]).auth.header_schemes, ["Bearer"]);
+    for bad in ["", "Bad Scheme", "a/b"] {
+        let error = env_err(&[("FLAGSTONE_AUTH__HEADER_SCHEMES", bad)]);
+        assert!(
+            error.get("auth.header_schemes").is_some(),
+            "{bad:?}: {error}"
+        );
+    }
+}
+
+#[test]
 fn lower_layers_still_supply_keys_the_upper_ones_leave_out() {
     let dir = tmp();
     write(

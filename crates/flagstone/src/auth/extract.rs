@@ -113,15 +113,16 @@ pub(crate) fn find_token<'h>(
         && let Some(value) = headers.get(header::AUTHORIZATION)
     {
         let value = value.to_str().unwrap_or_default();
+        let schemes = &auth.config().header_schemes;
         let token = value
             .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .filter(|(scheme, _)| schemes.iter().any(|s| scheme.eq_ignore_ascii_case(s)))
             .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty());
         return match token {
             Some(token) => Ok(Some((token, false))),
             None => Err(invalid_token(
-                "the Authorization header must be `Bearer <token>`",
+                "the Authorization header must be `Bearer <token>` (or a scheme in auth.header_schemes)",
                 "token_malformed",
             )),
         };

@@ -230,6 +230,7 @@ impl fmt::Debug for Config {
 /// Loads a [`Config`], with every source overridable — mostly for tests and tools.
 #[derive(Debug, Default)]
 pub struct ConfigLoader {
+    defaults: Option<String>,
     dir: Option<PathBuf>,
     profile: Option<Profile>,
     env: Option<Vec<(String, String)>>,
@@ -239,6 +240,14 @@ impl ConfigLoader {
     /// Reads from the current directory and the process environment.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The app's own defaults, as TOML: the lowest layer, below `flagstone.toml`. An app
+    /// that must run from any directory embeds its settings this way:
+    /// `ConfigLoader::new().defaults(include_str!("../flagstone.toml"))`.
+    pub fn defaults(mut self, toml: impl Into<String>) -> Self {
+        self.defaults = Some(toml.into());
+        self
     }
 
     /// Reads `flagstone.toml`, `flagstone.<profile>.toml` and `.env` from `dir`.
@@ -314,7 +323,11 @@ impl ConfigLoader {
             })?,
         };
 
-        let mut figment = Figment::new()
+        let mut figment = Figment::new();
+        if let Some(defaults) = &self.defaults {
+            figment = figment.merge(Toml::string(defaults));
+        }
+        let mut figment = figment
             .merge(Toml::file(dir.join("flagstone.toml")))
             .merge(Toml::file(dir.join(format!("flagstone.{profile}.toml"))));
         if let Some(dotenv) = dotenv {

@@ -201,6 +201,9 @@ pub struct AuthConfig {
     /// How tokens travel: `bearer` (default; JSON bodies and `Authorization: Bearer`),
     /// `cookie` (HTTP-only cookies, CSRF-checked) or `both`.
     pub transport: TokenTransport,
+    /// Schemes accepted in `Authorization: <scheme> <token>`, compared case-insensitively
+    /// (default `["Bearer"]`; RealWorld clients send `Token`).
+    pub header_schemes: Vec<String>,
     /// Name of the access token cookie (default `access_token`).
     pub access_cookie: String,
     /// Name of the refresh token cookie (default `refresh_token`), scoped to the refresh path.
@@ -322,6 +325,7 @@ impl AuthConfig {
             issuer: "flagstone".to_owned(),
             audience: "flagstone".to_owned(),
             transport: TokenTransport::Bearer,
+            header_schemes: vec!["Bearer".to_owned()],
             access_cookie: "access_token".to_owned(),
             refresh_cookie: "refresh_token".to_owned(),
             cookie_same_site: SameSite::Lax,
@@ -715,6 +719,7 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
         issuer: r.get("auth.issuer", d.auth.issuer, &read::STRING),
         audience: r.get("auth.audience", d.auth.audience, &read::STRING),
         transport: r.get("auth.transport", d.auth.transport, &read::TOKEN_TRANSPORT),
+        header_schemes: r.get("auth.header_schemes", d.auth.header_schemes, &read::STRINGS),
         access_cookie: r.get("auth.access_cookie", d.auth.access_cookie, &read::STRING),
         refresh_cookie: r.get("auth.refresh_cookie", d.auth.refresh_cookie, &read::STRING),
         cookie_same_site: r.get(
@@ -1088,6 +1093,19 @@ fn check_auth(c: &Config, r: &mut Reader<'_>) {
                 "must be a cookie name of letters, digits, `_`, `-` and `.`",
             );
         }
+    }
+    if a.header_schemes.is_empty()
+        || !a.header_schemes.iter().all(|scheme| {
+            !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~+!#$%&'*^`|".contains(&b))
+        })
+    {
+        r.problem(
+            "auth.header_schemes",
+            "must list at least one scheme, each a token such as \"Bearer\" or \"Token\"",
+        );
     }
     if a.access_cookie == a.refresh_cookie {
         r.problem("auth.refresh_cookie", "must differ from auth.access_cookie");

@@ -111,6 +111,19 @@ impl<'a> Problem<'a> {
 pub trait ProblemRenderer: Send + Sync + 'static {
     /// Renders `problem` as a complete response (status and body).
     fn render(&self, problem: &Problem<'_>) -> Response;
+
+    /// The media type of the bodies [`render`](Self::render) writes, as the OpenAPI
+    /// document states it for every error response (default `application/problem+json`).
+    fn content_type(&self) -> &'static str {
+        PROBLEM_JSON
+    }
+
+    /// The schema of those bodies: the OpenAPI document names it `Problem` and points every
+    /// error response at it. `None` (the default) keeps the RFC 9457 schema.
+    #[cfg(feature = "openapi")]
+    fn schema(&self) -> Option<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
+        None
+    }
 }
 
 /// The default renderer: RFC 9457 `application/problem+json`.

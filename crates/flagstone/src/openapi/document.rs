@@ -16,7 +16,7 @@ use utoipa::{
 };
 
 use super::constraints;
-use crate::{Config, error::PROBLEM_JSON, pagination::PageMeta};
+use crate::{Config, error::ProblemRenderer, pagination::PageMeta};
 
 /// The security scheme of a bearer access token: `security(("bearer" = []))`.
 pub const BEARER: &str = "bearer";
@@ -27,7 +27,11 @@ pub const PAGINATION_PARAMETERS: [&str; 6] =
     ["limit", "offset", "cursor", "sort", "fields", "total"];
 
 /// The complete document of `collected` (paths relative to the API prefix) under `config`.
-pub(crate) fn build(config: &Config, collected: OpenApi) -> OpenApi {
+pub(crate) fn build(
+    config: &Config,
+    collected: OpenApi,
+    renderer: &dyn ProblemRenderer,
+) -> OpenApi {
     let mut doc = collected;
     doc.openapi = OpenApiVersion::Version31;
     doc.info = Info::builder()
@@ -45,7 +49,7 @@ pub(crate) fn build(config: &Config, collected: OpenApi) -> OpenApi {
     doc.paths = paths;
 
     let components = doc.components.get_or_insert_with(Components::new);
-    add_components(components, config);
+    add_components(components, config, renderer);
     reference_page_items(components);
     constraints::apply_registered(components);
 
@@ -96,7 +100,7 @@ pub(crate) fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Opera
     .chain(item.additional_operations.values_mut())
 }
 
-fn add_components(components: &mut Components, config: &Config) {
+fn add_components(components: &mut Components, config: &Config, renderer: &dyn ProblemRenderer) {
     components.add_security_scheme(
         BEARER,
         SecurityScheme::Http(
@@ -112,7 +116,10 @@ fn add_components(components: &mut Components, config: &Config) {
     components.add_security_scheme(COOKIE, SecurityScheme::ApiKey(ApiKey::Cookie(cookie)));
 
     let schemas = &mut components.schemas;
-    schemas.insert("Problem".to_owned(), problem_schema());
+    schemas.insert(
+        "Problem".to_owned(),
+        renderer.schema().unwrap_or_else(problem_schema),
+    );
     schemas.insert("FieldError".to_owned(), field_error_schema());
     schemas.insert(PageMeta::name().into_owned(), PageMeta::schema());
 
@@ -141,7 +148,7 @@ fn add_components(components: &mut Components, config: &Config) {
     ];
     for (name, description) in responses {
         let mut response = ResponseBuilder::new().description(description).content(
-            PROBLEM_JSON,
+            renderer.content_type(),
             Content::new(Some(Ref::from_schema_name("Problem"))),
         );
         if name == "TooManyRequests" {
