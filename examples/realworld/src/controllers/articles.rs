@@ -39,9 +39,11 @@ pub struct ListQuery {
     pub favorited: Option<String>,
     /// Page size, 1 to 100 (default 20).
     #[validate(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// Articles to skip (default 0).
     #[validate(range(max = 1_000_000_000))]
+    #[param(maximum = 1_000_000_000)]
     pub offset: Option<u64>,
 }
 
@@ -51,9 +53,11 @@ pub struct ListQuery {
 pub struct FeedQuery {
     /// Page size, 1 to 100 (default 20).
     #[validate(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// Articles to skip (default 0).
     #[validate(range(max = 1_000_000_000))]
+    #[param(maximum = 1_000_000_000)]
     pub offset: Option<u64>,
 }
 
@@ -61,8 +65,8 @@ const DEFAULT_LIMIT: u64 = 20;
 
 /// Articles, newest first, filtered by tag, author or favoriter; `articlesCount` is the
 /// total that match.
-#[utoipa::path(get, path = "/articles", tag = "articles", params(ListQuery),
-               responses((status = 200, body = ArticlesEnvelope)),
+#[utoipa::path(operation_id = "listArticles", get, path = "/articles", tag = "articles", params(ListQuery),
+               responses((status = 200, description = "A page of articles and the total count", body = ArticlesEnvelope)),
                security((), ("bearer" = [])))]
 pub async fn list(
     Extension(conduit): Extension<Conduit>,
@@ -80,8 +84,8 @@ pub async fn list(
 }
 
 /// Articles by the authors the caller follows, newest first.
-#[utoipa::path(get, path = "/articles/feed", tag = "articles", params(FeedQuery),
-               responses((status = 200, body = ArticlesEnvelope)),
+#[utoipa::path(operation_id = "getFeed", get, path = "/articles/feed", tag = "articles", params(FeedQuery),
+               responses((status = 200, description = "A page of articles and the total count", body = ArticlesEnvelope)),
                security(("bearer" = [])))]
 pub async fn feed(
     Extension(conduit): Extension<Conduit>,
@@ -94,8 +98,8 @@ pub async fn feed(
 }
 
 /// Publishes an article; its slug comes from the title.
-#[utoipa::path(post, path = "/articles", tag = "articles", request_body = Publish,
-               responses((status = 201, body = ArticleEnvelope)),
+#[utoipa::path(operation_id = "createArticle", post, path = "/articles", tag = "articles", request_body = Publish,
+               responses((status = 201, description = "The article", body = ArticleEnvelope)),
                security(("bearer" = [])))]
 pub async fn create(
     Extension(conduit): Extension<Conduit>,
@@ -107,9 +111,9 @@ pub async fn create(
 }
 
 /// One article.
-#[utoipa::path(get, path = "/articles/{slug}", tag = "articles",
+#[utoipa::path(operation_id = "getArticle", get, path = "/articles/{slug}", tag = "articles",
                params(("slug" = String, Path, description = "The article's slug")),
-               responses((status = 200, body = ArticleEnvelope)),
+               responses((status = 200, description = "The article", body = ArticleEnvelope)),
                security((), ("bearer" = [])))]
 pub async fn get(
     Extension(conduit): Extension<Conduit>,
@@ -121,9 +125,9 @@ pub async fn get(
 }
 
 /// Changes an article (its author only); a new title gives a new slug.
-#[utoipa::path(put, path = "/articles/{slug}", tag = "articles", request_body = Edit,
+#[utoipa::path(operation_id = "updateArticle", put, path = "/articles/{slug}", tag = "articles", request_body = Edit,
                params(("slug" = String, Path, description = "The article's slug")),
-               responses((status = 200, body = ArticleEnvelope)),
+               responses((status = 200, description = "The article", body = ArticleEnvelope)),
                security(("bearer" = [])))]
 pub async fn update(
     Extension(conduit): Extension<Conduit>,
@@ -136,7 +140,7 @@ pub async fn update(
 }
 
 /// Deletes an article (its author only), with its comments and favorites.
-#[utoipa::path(delete, path = "/articles/{slug}", tag = "articles",
+#[utoipa::path(operation_id = "deleteArticle", delete, path = "/articles/{slug}", tag = "articles",
                params(("slug" = String, Path, description = "The article's slug")),
                responses((status = 204, description = "Deleted")),
                security(("bearer" = [])))]
@@ -150,9 +154,9 @@ pub async fn delete(
 }
 
 /// Favorites an article (idempotent).
-#[utoipa::path(post, path = "/articles/{slug}/favorite", tag = "articles",
+#[utoipa::path(operation_id = "favoriteArticle", post, path = "/articles/{slug}/favorite", tag = "articles",
                params(("slug" = String, Path, description = "The article's slug")),
-               responses((status = 200, body = ArticleEnvelope)),
+               responses((status = 200, description = "The article", body = ArticleEnvelope)),
                security(("bearer" = [])))]
 pub async fn favorite(
     Extension(conduit): Extension<Conduit>,
@@ -164,9 +168,9 @@ pub async fn favorite(
 }
 
 /// Takes back a favorite (idempotent).
-#[utoipa::path(delete, path = "/articles/{slug}/favorite", tag = "articles",
+#[utoipa::path(operation_id = "unfavoriteArticle", delete, path = "/articles/{slug}/favorite", tag = "articles",
                params(("slug" = String, Path, description = "The article's slug")),
-               responses((status = 200, body = ArticleEnvelope)),
+               responses((status = 200, description = "The article", body = ArticleEnvelope)),
                security(("bearer" = [])))]
 pub async fn unfavorite(
     Extension(conduit): Extension<Conduit>,
@@ -178,8 +182,8 @@ pub async fn unfavorite(
 }
 
 /// Every tag in use.
-#[utoipa::path(get, path = "/tags", tag = "tags",
-               responses((status = 200, body = TagsEnvelope)))]
+#[utoipa::path(operation_id = "listTags", get, path = "/tags", tag = "tags",
+               responses((status = 200, description = "The tags", body = TagsEnvelope)))]
 pub async fn tags(Extension(conduit): Extension<Conduit>) -> flagstone::Result<Json<TagsEnvelope>> {
     let tags = conduit.tags().await?;
     Ok(Json(TagsEnvelope { tags }))

@@ -19,9 +19,9 @@ pub struct Post {
 }
 
 /// The comments on an article, newest first.
-#[utoipa::path(get, path = "/articles/{slug}/comments", tag = "comments",
+#[utoipa::path(operation_id = "listComments", get, path = "/articles/{slug}/comments", tag = "comments",
                params(("slug" = String, Path, description = "The article's slug")),
-               responses((status = 200, body = CommentsEnvelope)),
+               responses((status = 200, description = "The comments", body = CommentsEnvelope)),
                security((), ("bearer" = [])))]
 pub async fn list(
     Extension(conduit): Extension<Conduit>,
@@ -32,9 +32,9 @@ pub async fn list(
 }
 
 /// Comments on an article.
-#[utoipa::path(post, path = "/articles/{slug}/comments", tag = "comments", request_body = Post,
+#[utoipa::path(operation_id = "createComment", post, path = "/articles/{slug}/comments", tag = "comments", request_body = Post,
                params(("slug" = String, Path, description = "The article's slug")),
-               responses((status = 201, body = CommentEnvelope)),
+               responses((status = 201, description = "The comment", body = CommentEnvelope)),
                security(("bearer" = [])))]
 pub async fn create(
     Extension(conduit): Extension<Conduit>,
@@ -47,7 +47,7 @@ pub async fn create(
 }
 
 /// Deletes a comment (its author only).
-#[utoipa::path(delete, path = "/articles/{slug}/comments/{id}", tag = "comments",
+#[utoipa::path(operation_id = "deleteComment", delete, path = "/articles/{slug}/comments/{id}", tag = "comments",
                params(("slug" = String, Path, description = "The article's slug"),
                       ("id" = String, Path, description = "The comment's id")),
                responses((status = 204, description = "Deleted")),

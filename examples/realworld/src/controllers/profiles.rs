@@ -6,9 +6,9 @@ use super::viewer;
 use crate::{models::ProfileEnvelope, services::Conduit};
 
 /// A user's profile; `following` says whether the caller follows them.
-#[utoipa::path(get, path = "/profiles/{username}", tag = "profiles",
+#[utoipa::path(operation_id = "getProfile", get, path = "/profiles/{username}", tag = "profiles",
                params(("username" = String, Path, description = "The username")),
-               responses((status = 200, body = ProfileEnvelope)),
+               responses((status = 200, description = "The profile", body = ProfileEnvelope)),
                security((), ("bearer" = [])))]
 pub async fn get(
     Extension(conduit): Extension<Conduit>,
@@ -20,9 +20,9 @@ pub async fn get(
 }
 
 /// Follows a user (idempotent).
-#[utoipa::path(post, path = "/profiles/{username}/follow", tag = "profiles",
+#[utoipa::path(operation_id = "followUser", post, path = "/profiles/{username}/follow", tag = "profiles",
                params(("username" = String, Path, description = "The username")),
-               responses((status = 200, body = ProfileEnvelope)),
+               responses((status = 200, description = "The profile", body = ProfileEnvelope)),
                security(("bearer" = [])))]
 pub async fn follow(
     Extension(conduit): Extension<Conduit>,
@@ -34,9 +34,9 @@ pub async fn follow(
 }
 
 /// Stops following a user (idempotent).
-#[utoipa::path(delete, path = "/profiles/{username}/follow", tag = "profiles",
+#[utoipa::path(operation_id = "unfollowUser", delete, path = "/profiles/{username}/follow", tag = "profiles",
                params(("username" = String, Path, description = "The username")),
-               responses((status = 200, body = ProfileEnvelope)),
+               responses((status = 200, description = "The profile", body = ProfileEnvelope)),
                security(("bearer" = [])))]
 pub async fn unfollow(
     Extension(conduit): Extension<Conduit>,

@@ -37,8 +37,8 @@ pub struct Settings {
 }
 
 /// Registers a user.
-#[utoipa::path(post, path = "/users", tag = "users", request_body = Registration,
-               responses((status = 201, body = UserEnvelope)))]
+#[utoipa::path(operation_id = "createUser", post, path = "/users", tag = "users", request_body = Registration,
+               responses((status = 201, description = "The user, with a token", body = UserEnvelope)))]
 pub async fn register(
     Extension(conduit): Extension<Conduit>,
     Valid(Json(body)): Valid<Json<Registration>>,
@@ -48,8 +48,8 @@ pub async fn register(
 }
 
 /// Logs in: the user with a token. Wrong credentials are a 401.
-#[utoipa::path(post, path = "/users/login", tag = "users", request_body = Credentials,
-               responses((status = 200, body = UserEnvelope)))]
+#[utoipa::path(operation_id = "login", post, path = "/users/login", tag = "users", request_body = Credentials,
+               responses((status = 200, description = "The user, with a token", body = UserEnvelope)))]
 pub async fn login(
     Extension(conduit): Extension<Conduit>,
     ip: Option<Extension<ClientIp>>,
@@ -61,8 +61,8 @@ pub async fn login(
 }
 
 /// The current user, with the token they presented.
-#[utoipa::path(get, path = "/user", tag = "users",
-               responses((status = 200, body = UserEnvelope)),
+#[utoipa::path(operation_id = "getCurrentUser", get, path = "/user", tag = "users",
+               responses((status = 200, description = "The user, with a token", body = UserEnvelope)),
                security(("bearer" = [])))]
 pub async fn current(
     Extension(conduit): Extension<Conduit>,
@@ -76,8 +76,8 @@ pub async fn current(
 }
 
 /// Changes the current user's email, username, password, bio or image.
-#[utoipa::path(put, path = "/user", tag = "users", request_body = Settings,
-               responses((status = 200, body = UserEnvelope)),
+#[utoipa::path(operation_id = "updateCurrentUser", put, path = "/user", tag = "users", request_body = Settings,
+               responses((status = 200, description = "The user, with a token", body = UserEnvelope)),
                security(("bearer" = [])))]
 pub async fn update(
     Extension(conduit): Extension<Conduit>,
