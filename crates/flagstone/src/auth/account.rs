@@ -313,7 +313,7 @@ pub fn email_key(email: &str) -> String {
 
 /// Creates an account without HTTP — for seeding, an admin command, an import: checks the
 /// password policy (a validation error on `password`), hashes the password on the
-/// blocking pool, and stores the user with `roles`. 409 `email_taken` when the address is
+/// hashing threads, and stores the user with `roles`. 409 `email_taken` when the address is
 /// registered already. No session is started and no mail is sent.
 ///
 /// ```no_run

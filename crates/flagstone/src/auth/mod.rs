@@ -5,7 +5,7 @@
 //! # Shape
 //!
 //! ```text
-//! password   Passwords      argon2id PHC hashing on a bounded blocking pool, policy, rehash
+//! password   Passwords      argon2id PHC hashing on a fixed pool of hashing threads, policy, rehash
 //! jwt        JwtKeys        sign (HS256 | EdDSA | RS256, with kid) and verify (pinned alg,
 //!                           signature, exp, nbf, iss, aud) access tokens; Claims
 //! sessions   Sessions       refresh tokens: 256-bit random, stored as SHA-256, rotated on

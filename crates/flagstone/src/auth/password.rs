@@ -24,20 +24,28 @@
 //! the cost in `[auth]` keeps old hashes working, and [`Verification::needs_rehash`] says
 //! when to store a fresh one.
 //!
-//! Every hash and verification runs on tokio's blocking pool, at most
-//! `auth.hash_concurrency` at once (default: the number of cores); more wait their turn
-//! without holding a thread. The async runtime never computes a hash, so a burst of logins
-//! slows logins down, not every other request.
+//! Every hash and verification runs on a small pool of dedicated threads,
+//! `auth.hash_concurrency` of them (default: the number of cores), started on first use;
+//! more requests wait their turn in its queue without holding a thread. The async runtime
+//! never computes a hash, so a burst of logins slows logins down, not every other request.
+//! Fixed threads also bound memory: each keeps its argon2 working memory (19 MiB by
+//! default) for the next hash, where a growing set of short-lived blocking threads would
+//! each keep one.
 //!
 //! Passwords never appear in logs or errors.
 
 use std::sync::Arc;
 
+use std::cell::RefCell;
+
 use argon2::{
-    ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _,
-    PasswordVerifier as _, Version, password_hash,
+    ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, Version,
+    password_hash::{
+        self,
+        phc::{Output, ParamsString, Salt},
+    },
 };
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{OnceCell, oneshot};
 
 use crate::{Error, FieldError, Result, config::AuthConfig};
 
@@ -69,10 +77,9 @@ impl Verification {
     };
 }
 
-/// argon2id hashing and verification on a bounded blocking pool
-/// ([`tokio::task::spawn_blocking`] gated by a semaphore sized to `auth.hash_concurrency`,
-/// or the number of cores), never on the async runtime. Cheap to clone: clones share the
-/// pool bound.
+/// argon2id hashing and verification on a fixed pool of dedicated threads
+/// (`auth.hash_concurrency` of them, or the number of cores), never on the async runtime.
+/// Cheap to clone: clones share the pool.
 #[derive(Clone)]
 pub struct Passwords {
     inner: Arc<Inner>,
@@ -80,7 +87,7 @@ pub struct Passwords {
 
 struct Inner {
     params: Params,
-    permits: Arc<Semaphore>,
+    pool: HashPool,
     min_length: u64,
     max_length: u64,
     /// A hash of [`DUMMY_PASSWORD`] with the current parameters, made on first use.
@@ -113,13 +120,13 @@ impl Passwords {
         let concurrency = match usize::try_from(config.hash_concurrency) {
             Ok(0) => std::thread::available_parallelism().map_or(1, usize::from),
             Ok(n) => n,
-            Err(_) => Semaphore::MAX_PERMITS,
+            Err(_) => MAX_HASH_THREADS,
         }
-        .min(Semaphore::MAX_PERMITS);
+        .min(MAX_HASH_THREADS);
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                permits: Arc::new(Semaphore::new(concurrency)),
+                pool: HashPool::new(concurrency),
                 min_length: config.password_min_length,
                 max_length: config.password_max_length,
                 dummy: OnceCell::new(),
@@ -153,7 +160,7 @@ impl Passwords {
     }
 
     /// Hashes `password` into a PHC string with the configured parameters and a random
-    /// 16-byte salt, on the blocking pool.
+    /// 16-byte salt, on a hashing thread.
     ///
     /// A password longer than `auth.password_max_length` characters is refused with a
     /// validation error on `password` before any hashing; the rest of the policy is the
@@ -174,14 +181,28 @@ impl Passwords {
         let mut salt = [0u8; SALT_LEN];
         getrandom::fill(&mut salt).map_err(Error::internal)?;
         let password = password.as_bytes().to_vec();
+        let params = self.inner.params.clone();
         let hash = self
-            .run(move |argon2| argon2.hash_password_with_salt(&password, &salt))
+            .run(move || {
+                let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+                let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+                with_memory(&params, |memory| {
+                    argon2.hash_password_into_with_memory(&password, &salt, &mut out, memory)
+                })?;
+                Ok::<_, password_hash::Error>(PasswordHash {
+                    algorithm: ARGON2ID_IDENT,
+                    version: Some(Version::V0x13.into()),
+                    params: ParamsString::try_from(&params)?,
+                    salt: Some(Salt::new(&salt)?),
+                    hash: Some(Output::new(&out)?),
+                })
+            })
             .await?
             .map_err(|error| Error::internal(format!("cannot hash a password: {error}")))?;
         Ok(hash.to_string())
     }
 
-    /// Checks `password` against the stored PHC string `phc`, on the blocking pool, with
+    /// Checks `password` against the stored PHC string `phc`, on a hashing thread, with
     /// the parameters written in `phc`.
     ///
     /// Never fails because of the inputs:
@@ -205,15 +226,16 @@ impl Passwords {
                 return Ok(Verification::INVALID);
             }
         };
-        if let Err(error) = stored_params(&hash) {
-            tracing::warn!(%error, "stored password hash cannot be verified; treated as a mismatch");
-            return Ok(Verification::INVALID);
-        }
+        let params = match stored_params(&hash) {
+            Ok(params) => params,
+            Err(error) => {
+                tracing::warn!(%error, "stored password hash cannot be verified; treated as a mismatch");
+                return Ok(Verification::INVALID);
+            }
+        };
         let needs_rehash = !self.is_current(&hash);
         let password = password.as_bytes().to_vec();
-        let outcome = self
-            .run(move |argon2| argon2.verify_password(&password, &hash))
-            .await?;
+        let outcome = self.run(move || check(&password, &hash, params)).await?;
         match outcome {
             Ok(()) => Ok(Verification {
                 valid: true,
@@ -273,27 +295,135 @@ impl Passwords {
         char_count(password, self.inner.max_length) > self.inner.max_length
     }
 
-    /// Runs `work` on the blocking pool once a permit is free; the permit is held until the
-    /// work ends, even if the caller stops waiting for it.
+    /// Runs `work` on a hashing thread, in queue order; it runs to the end even if the
+    /// caller stops waiting for it.
     async fn run<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Argon2<'_>) -> T + Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
     {
-        let permit = Arc::clone(&self.inner.permits)
-            .acquire_owned()
-            .await
-            .map_err(Error::internal)?;
+        let (done, outcome) = oneshot::channel();
+        #[cfg(test)]
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+        let configured = self.inner.params.block_count();
+        self.inner.pool.submit(Box::new(move || {
             #[cfg(test)]
             let _busy = inner.probe.enter();
-            let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, inner.params.clone());
-            work(&argon2)
-        })
-        .await
-        .map_err(Error::internal)
+            // The caller may have gone away (a dropped request); nothing to tell then.
+            let _ = done.send(work());
+            // A stored hash with a bigger cost than configured does not keep its memory.
+            MEMORY.with_borrow_mut(|memory| {
+                if memory.len() > configured {
+                    *memory = Vec::new();
+                }
+            });
+        }))?;
+        outcome
+            .await
+            .map_err(|_| Error::internal(std::io::Error::other("a password hash was abandoned")))
+    }
+}
+
+thread_local! {
+    /// A hashing thread's argon2 working memory, kept from one hash to the next: one
+    /// allocation per thread instead of one per hash, which the allocator would otherwise
+    /// keep around in several arenas.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `hash` with this thread's working memory, grown to what `params` need.
+fn with_memory<T>(params: &Params, hash: impl FnOnce(&mut [Block]) -> T) -> T {
+    MEMORY.with_borrow_mut(|memory| {
+        let needed = params.block_count();
+        if memory.len() < needed {
+            memory.resize(needed, Block::default());
+        }
+        hash(&mut memory[..needed])
+    })
+}
+
+/// Whether `password` gives the output stored in `hash` (algorithm, version, `params` and
+/// salt from the hash), compared in constant time.
+fn check(password: &[u8], hash: &PasswordHash, params: Params) -> password_hash::Result<()> {
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return Err(password_hash::Error::PasswordInvalid);
+    };
+    let algorithm = Algorithm::try_from(hash.algorithm.as_str())?;
+    let version = hash
+        .version
+        .map(Version::try_from)
+        .transpose()?
+        .unwrap_or_default();
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    with_memory(&params, |memory| {
+        argon2.hash_password_into_with_memory(password, salt.as_ref(), &mut out, memory)
+    })?;
+    // `Output`'s equality is constant-time.
+    match Output::new(&out)? == *expected {
+        true => Ok(()),
+        false => Err(password_hash::Error::PasswordInvalid),
+    }
+}
+
+/// The most hashing threads `auth.hash_concurrency` can ask for.
+const MAX_HASH_THREADS: usize = 256;
+
+/// A job for a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads taking jobs from one queue, started on the first job. The
+/// threads end when the pool is dropped (the queue closes).
+struct HashPool {
+    size: usize,
+    queue: std::sync::Mutex<Option<std::sync::mpsc::Sender<Job>>>,
+}
+
+impl HashPool {
+    fn new(size: usize) -> Self {
+        Self {
+            size: size.max(1),
+            queue: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Queues `job`, starting the threads if this is the first one.
+    fn submit(&self, job: Job) -> Result<()> {
+        let mut queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let sender = match &mut *queue {
+            Some(sender) => sender,
+            empty => empty.insert(self.start()?),
+        };
+        sender
+            .send(job)
+            .map_err(|_| Error::internal(std::io::Error::other("the hashing threads are gone")))
+    }
+
+    fn start(&self) -> Result<std::sync::mpsc::Sender<Job>> {
+        let (sender, jobs) = std::sync::mpsc::channel::<Job>();
+        let jobs = Arc::new(std::sync::Mutex::new(jobs));
+        for n in 0..self.size {
+            let jobs = Arc::clone(&jobs);
+            std::thread::Builder::new()
+                .name(format!("flagstone-hash-{n}"))
+                .spawn(move || {
+                    loop {
+                        let next = jobs
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .recv();
+                        let Ok(job) = next else { return };
+                        // A panicking job drops its answer channel (the caller gets an
+                        // error); the thread stays for the next one.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })
+                .map_err(Error::internal)?;
+        }
+        Ok(sender)
     }
 }
 
@@ -368,6 +498,7 @@ mod tests {
 
     use super::*;
     use crate::config::{Config, Profile};
+    use argon2::{PasswordHasher as _, PasswordVerifier as _};
 
     const PASSWORD: &str = "correct horse battery staple";
 
@@ -597,11 +728,47 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn hashes_are_standard_phc_strings_both_ways() {
+        let passwords = passwords(&config());
+        // Ours verify with the argon2 crate's own verifier...
+        let ours = passwords.hash(PASSWORD).await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        let argon2 = Argon2::default();
+        argon2
+            .verify_password(PASSWORD.as_bytes(), &parsed)
+            .unwrap();
+        assert!(
+            argon2
+                .verify_password(b"another password", &parsed)
+                .is_err()
+        );
+        // ...and its hashes verify with ours, on the reused working memory.
+        let theirs = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            passwords.inner.params.clone(),
+        )
+        .hash_password_with_salt(PASSWORD.as_bytes(), b"fedcba9876543210")
+        .unwrap()
+        .to_string();
+        for _ in 0..3 {
+            assert!(passwords.verify(PASSWORD, &theirs).await.unwrap().valid);
+            assert!(
+                !passwords
+                    .verify("another password", &theirs)
+                    .await
+                    .unwrap()
+                    .valid
+            );
+        }
+    }
+
     #[test]
     fn zero_concurrency_means_one_per_core() {
         let passwords = passwords(&config());
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        assert_eq!(passwords.inner.permits.available_permits(), cores);
+        assert_eq!(passwords.inner.pool.size, cores);
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -220,7 +220,7 @@ pub struct AuthConfig {
     pub argon2_iterations: u32,
     /// argon2id lanes (default 1).
     pub argon2_parallelism: u32,
-    /// Hashes computed at once on the blocking pool (default 0: the number of cores).
+    /// Hashing threads: hashes computed at once (default 0: the number of cores).
     pub hash_concurrency: u64,
     /// Shortest password accepted, in characters (default 8).
     pub password_min_length: u64,

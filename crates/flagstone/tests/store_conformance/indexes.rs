@@ -6,7 +6,7 @@ use std::time::Duration;
 use flagstone::{
     ErrorKind,
     bson::DateTime,
-    store::{Bson, Document, Index, Store, doc},
+    store::{Bson, Collection, Document, Index, Store, doc},
 };
 
 use crate::support::{
@@ -34,6 +34,7 @@ conformance!(
     sync_indexes,
     indexed_queries_match_like_scans,
     indexed_range_on_arrays,
+    index_ordered_sorts_match_full_sorts,
 );
 
 fn names(indexes: &[Index]) -> Vec<String> {
@@ -575,4 +576,78 @@ async fn indexed_range_on_arrays(store: &Store, _: &Ctx) {
     assert_matches(&c, doc! { "a": { "$gt": 5, "$lt": 2 } }, &[1]).await;
     assert_matches(&c, doc! { "a": { "$gte": 4, "$lte": 4 } }, &[1, 2]).await;
     assert_matches(&c, doc! { "a": { "$gt": 6 } }, &[3]).await;
+}
+
+/// Sorts an index can serve in order (walked, stopping at the page) answer exactly what a
+/// full sort of an unindexed copy does: every direction, skip and limit, with and without
+/// a filter the index does not narrow, over duplicates, nulls, missing fields and mixed
+/// types; a multikey index is not walked.
+async fn index_ordered_sorts_match_full_sorts(store: &Store, _: &Ctx) {
+    let docs: Vec<Document> = (0..50)
+        .map(|i| {
+            let t: Bson = match i % 5 {
+                0 => Bson::Int32(i % 7),
+                1 => Bson::Double(f64::from(i % 4) + 0.5),
+                2 => Bson::String(format!("s{}", i % 3)),
+                3 => Bson::Null,
+                _ => Bson::Int64(i64::from(i % 6)),
+            };
+            let mut doc = doc! { "_id": i, "u": 100 - i, "w": i % 4, "tags": [i % 3, i % 5] };
+            if i % 9 != 0 {
+                doc.insert("t", t);
+            }
+            doc
+        })
+        .collect();
+    let plain = seeded(store, "plain", docs.clone()).await;
+    let indexed = raw(store, "indexed");
+    for keys in [
+        doc! { "t": -1, "_id": -1 },
+        doc! { "u": 1 },
+        doc! { "w": 1, "u": 1 },
+        doc! { "tags": 1, "_id": 1 },
+    ] {
+        indexed.create_index(Index::new(keys)).await.unwrap();
+    }
+    indexed.insert_many(&docs).await.unwrap();
+    let sorts = [
+        doc! { "t": -1, "_id": -1 },
+        doc! { "t": 1, "_id": 1 },
+        doc! { "u": 1 },
+        doc! { "u": -1 },
+        doc! { "w": 1, "u": 1 },
+        doc! { "w": -1, "u": -1 },
+        doc! { "_id": -1 },
+        doc! { "tags": 1, "_id": 1 },
+    ];
+    let filters = [
+        doc! {},
+        doc! { "u": { "$gt": 70 } },
+        doc! { "_id": { "$lt": 20 } },
+    ];
+    let page = |c: &Collection<Document>, filter: &Document, sort: &Document, skip, limit| {
+        let find = c
+            .find(filter.clone())
+            .sort(sort.clone())
+            .skip(skip)
+            .limit(limit);
+        async move {
+            let found = find.await.unwrap();
+            found
+                .iter()
+                .map(|d| d.get("_id").cloned().unwrap_or(Bson::Null))
+                .collect::<Vec<_>>()
+        }
+    };
+    for sort in &sorts {
+        for filter in &filters {
+            for (skip, limit) in [(0, 0), (0, 5), (3, 7), (45, 10)] {
+                assert_eq!(
+                    page(&indexed, filter, sort, skip, limit).await,
+                    page(&plain, filter, sort, skip, limit).await,
+                    "sort {sort}, filter {filter}, skip {skip}, limit {limit}"
+                );
+            }
+        }
+    }
 }

@@ -225,6 +225,35 @@ impl IndexState {
         Some(ids)
     }
 
+    /// The ids of every indexed document in the order of `sort`, when walking this index
+    /// gives exactly the order a full sort would: the sort's fields are a prefix of the
+    /// index's, all in one direction, and ties cannot differ — the sort ends with `_id`,
+    /// or it is ascending on all the index's fields (ties then in `_id` order, like a full
+    /// sort). `None` when the index cannot serve it: partial, sparse (documents missing)
+    /// or multikey (one document, several positions).
+    pub(crate) fn ordered(
+        &self,
+        sort: &[(Vec<String>, bool)],
+    ) -> Option<Box<dyn Iterator<Item = &Key> + '_>> {
+        let ((_, ascending), (last, _)) = (sort.first()?, sort.last()?);
+        let usable = self.partial.is_none()
+            && !self.spec.sparse
+            && !self.multikey
+            && sort.len() <= self.fields.len()
+            && sort.iter().zip(&self.fields).all(|((p, _), f)| p == f)
+            && sort.iter().all(|(_, a)| a == ascending);
+        let no_ties = last.len() == 1 && last[0] == "_id";
+        let ties_by_id = *ascending && sort.len() == self.fields.len();
+        if !usable || !(no_ties || ties_by_id) {
+            return None;
+        }
+        let ids = self.entries.iter().map(|(_, id)| id);
+        Some(match ascending {
+            true => Box::new(ids),
+            false => Box::new(ids.rev()),
+        })
+    }
+
     /// Walks entries whose first component lies in `[from, to]` (bounds inclusive or
     /// not), within `from`'s type bracket.
     fn scan(

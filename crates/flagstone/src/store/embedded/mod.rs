@@ -44,6 +44,9 @@ use crate::{
 
 pub(crate) use self::index::duplicate_error as index_duplicate;
 
+/// redb's page cache: enough for the pages a commit rewrites.
+const REDB_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 const INDEXES: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("meta/indexes");
 const DOCS_PREFIX: &str = "docs/";
 
@@ -143,12 +146,17 @@ impl Engine {
                 ))
             })?;
         }
-        let db = redb::Database::create(path).map_err(|e| {
-            Error::internal(std::io::Error::other(format!(
-                "cannot open the store file {}: {e}",
-                path.display()
-            )))
-        })?;
+        // Every document is held in memory already; redb's page cache (1 GiB by default)
+        // would only duplicate them.
+        let db = redb::Builder::new()
+            .set_cache_size(REDB_CACHE_BYTES)
+            .create(path)
+            .map_err(|e| {
+                Error::internal(std::io::Error::other(format!(
+                    "cannot open the store file {}: {e}",
+                    path.display()
+                )))
+            })?;
         let mut collections = HashMap::new();
         let txn = db.begin_read().map_err(storage)?;
         for table in txn.list_tables().map_err(storage)? {
@@ -328,28 +336,30 @@ impl Engine {
                 found.len() < wanted
             });
         } else {
-            coll.scan(&filter, |doc| {
-                found.push(doc);
-                true
-            });
-            // Keys borrow from the documents; ties keep natural (`_id`) order. With a
-            // limit only the first `skip + limit` are put in order.
-            let mut keyed: Vec<(Vec<&Bson>, usize, &Document)> = found
-                .into_iter()
-                .enumerate()
-                .map(|(i, d)| (sort.key_ref(d), i, d))
-                .collect();
-            let order = |a: &(Vec<&Bson>, usize, &Document), b: &(Vec<&Bson>, usize, &Document)| {
-                sort.compare_ref(&a.0, &b.0).then(a.1.cmp(&b.1))
-            };
-            if let Some(wanted) = limit.map(|l| l.saturating_add(skip))
-                && wanted < keyed.len()
-            {
-                keyed.select_nth_unstable_by(wanted, order);
-                keyed.truncate(wanted);
+            let plan = coll.plan(&filter);
+            match plan.is_none().then(|| coll.ordered_ids(&sort)).flatten() {
+                // An index gives the sort order: walk it and stop when the page is full.
+                Some(ids) => {
+                    let wanted = limit.map_or(usize::MAX, |l| l.saturating_add(skip));
+                    for id in ids {
+                        if found.len() >= wanted {
+                            break;
+                        }
+                        if let Some(doc) = coll.docs.get(id)
+                            && filter.matches(doc)
+                        {
+                            found.push(doc);
+                        }
+                    }
+                }
+                None => {
+                    coll.scan_planned(plan, &filter, |doc| {
+                        found.push(doc);
+                        true
+                    });
+                    found = sorted(found, &sort, limit.map(|l| l.saturating_add(skip)));
+                }
             }
-            keyed.sort_unstable_by(order);
-            found = keyed.into_iter().map(|(_, _, d)| d).collect();
         }
         let page = found
             .into_iter()
@@ -818,8 +828,18 @@ impl Coll {
 
     /// Visits matching documents in `_id` order until `visit` returns false, using an
     /// index when the filter allows.
-    fn scan<'a>(&'a self, filter: &Filter, mut visit: impl FnMut(&'a Document) -> bool) {
-        if let Some(ids) = self.plan(filter) {
+    fn scan<'a>(&'a self, filter: &Filter, visit: impl FnMut(&'a Document) -> bool) {
+        self.scan_planned(self.plan(filter), filter, visit);
+    }
+
+    /// [`Coll::scan`] with the candidates of [`Coll::plan`] already worked out.
+    fn scan_planned<'a>(
+        &'a self,
+        plan: Option<Vec<Key>>,
+        filter: &Filter,
+        mut visit: impl FnMut(&'a Document) -> bool,
+    ) {
+        if let Some(ids) = plan {
             for id in ids {
                 if let Some(doc) = self.docs.get(&id)
                     && filter.matches(doc)
@@ -835,6 +855,22 @@ impl Coll {
                 return;
             }
         }
+    }
+
+    /// Every document's id in `sort`'s order, from `_id` or an index. Used when no index
+    /// narrows the filter (a narrow candidate set sorted is cheaper than a full walk).
+    fn ordered_ids(&self, sort: &Sort) -> Option<Box<dyn Iterator<Item = &Key> + '_>> {
+        if let [(path, ascending)] = sort.keys()
+            && path.len() == 1
+            && path[0] == "_id"
+        {
+            let ids = self.docs.keys();
+            return Some(match ascending {
+                true => Box::new(ids),
+                false => Box::new(ids.rev()),
+            });
+        }
+        self.indexes.iter().find_map(|i| i.ordered(sort.keys()))
     }
 
     /// Candidate ids from `_id` or a secondary index, for the top-level conditions of the
@@ -890,6 +926,28 @@ impl Coll {
         });
         best.map(|(_, doc)| id(doc))
     }
+}
+
+/// `docs` in `sort`'s order, ties in their given (`_id`) order; with `wanted`, only that
+/// many first ones are put in order and returned.
+fn sorted<'a>(docs: Vec<&'a Document>, sort: &Sort, wanted: Option<usize>) -> Vec<&'a Document> {
+    // Keys borrow from the documents.
+    let mut keyed: Vec<(Vec<&Bson>, usize, &Document)> = docs
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| (sort.key_ref(d), i, d))
+        .collect();
+    let order = |a: &(Vec<&Bson>, usize, &Document), b: &(Vec<&Bson>, usize, &Document)| {
+        sort.compare_ref(&a.0, &b.0).then(a.1.cmp(&b.1))
+    };
+    if let Some(wanted) = wanted
+        && wanted < keyed.len()
+    {
+        keyed.select_nth_unstable_by(wanted, order);
+        keyed.truncate(wanted);
+    }
+    keyed.sort_unstable_by(order);
+    keyed.into_iter().map(|(_, _, d)| d).collect()
 }
 
 /// Direct lookups for conditions on `_id`.

@@ -41,6 +41,11 @@ impl Sort {
         self.0.is_empty()
     }
 
+    /// The sort keys: each field's path and whether it is ascending.
+    pub(crate) fn keys(&self) -> &[(Vec<String>, bool)] {
+        &self.0
+    }
+
     /// The sort key of a document: per field, the smallest value (ascending) or the
     /// largest (descending), arrays contributing their elements; missing sorts as null.
     pub(crate) fn key(&self, doc: &Document) -> Vec<Bson> {
