@@ -67,6 +67,11 @@ cargo run --quiet -- config schema --out "${WORK}/schema.json"
 grep -q '"properties"' "${WORK}/schema.json"
 FLAGSTONE_PROFILE=production FLAGSTONE_AUTH__SECRET=a-ci-only-secret-of-at-least-32-bytes \
     FLAGSTONE_DATABASE__URL=memory:// cargo run --quiet -- config check >/dev/null
+if FLAGSTONE_SERVER__PORT=abc cargo run --quiet -- config check 2>"${WORK}/err"; then
+    echo "an invalid configuration passed the check" >&2
+    exit 1
+fi
+grep -q "server.port" "${WORK}/err"
 if cargo run --quiet -- nonsense 2>/dev/null; then
     echo "a bad command succeeded" >&2
     exit 1
