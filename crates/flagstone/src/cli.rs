@@ -153,6 +153,7 @@ fn out_option(rest: &[&str]) -> std::result::Result<Option<PathBuf>, String> {
             Ok(Some(PathBuf::from(&one["--out=".len()..])))
         }
         ["--out" | "-o"] => Err("`--out` needs a file name".to_owned()),
+        ["--out" | "-o", _, extra, ..] => Err(format!("unexpected argument `{extra}`")),
         [other, ..] => Err(format!(
             "unexpected argument `{other}` (expected `--out FILE`)"
         )),
