@@ -142,6 +142,7 @@ pub(crate) fn resource(
         title => name.title(),
         a_title => capitalised(&with_article(&name.title())),
         plural_title => capitalised(&plural.title()),
+        plural_words => plural.title(),
         collection => plural.snake(),
         fields => model_fields,
         plural => plural.snake(),
