@@ -48,7 +48,8 @@ fi
 grep -q -- "--force" "${WORK}/err"
 after=$(find src tests -type f -exec md5sum {} + | sort)
 [[ "${before}" == "${after}" ]]
-"${FLAGSTONE}" generate service publishing --force | grep -q "unchanged"
+"${FLAGSTONE}" generate service publishing --force >"${WORK}/out"
+grep -q "unchanged  src/services/publishing.rs" "${WORK}/out"
 
 echo "== cargo build, clippy, test (in ${APP})"
 time cargo build --quiet --all-targets
