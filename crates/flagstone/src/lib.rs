@@ -27,6 +27,7 @@
 //! | --- | --- |
 //! | [`app`] | the [`App`] builder, router assembly, serving and graceful shutdown |
 //! | [`config`] | layered, typed, validated configuration |
+//! | [`cli`] | the app binary's commands: serve, `routes`, `openapi`, `config check`, `config schema` |
 //! | [`error`] | the [`Error`] type and its `application/problem+json` rendering |
 //! | [`http`] | the middleware stack |
 //! | [`mail`] | the mailer: SMTP, log, memory and file transports, templates |
@@ -49,6 +50,8 @@ extern crate self as flagstone;
 
 pub mod app;
 pub mod auth;
+#[cfg(feature = "openapi")]
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod health;
