@@ -51,8 +51,12 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod error;
+#[cfg(feature = "files")]
+pub mod files;
 pub mod health;
 pub mod http;
+#[cfg(feature = "http-client")]
+pub mod http_client;
 pub mod mail;
 pub mod model;
 #[cfg(feature = "openapi")]

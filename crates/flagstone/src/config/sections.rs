@@ -860,7 +860,11 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
         ),
     };
     let trusted_proxies = r.get("trusted_proxies", d.trusted_proxies, &read::NETWORKS);
+    #[cfg(feature = "files")]
+    let files = crate::files::read(&mut r, d.files);
     r.check_unknown(SECTIONS);
+    #[cfg(feature = "files")]
+    r.check_unknown(&["files"]);
 
     let config = Config {
         profile,
@@ -869,6 +873,8 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
         database,
         auth,
         mail,
+        #[cfg(feature = "files")]
+        files,
         cors,
         rate_limit,
         logging,
@@ -998,6 +1004,8 @@ fn check(c: &Config, r: &mut Reader<'_>) {
         _ => {}
     }
     check_auth(c, r);
+    #[cfg(feature = "files")]
+    crate::files::check(&c.files, r);
     if c.mail.transport == MailTransportKind::Smtp && c.mail.smtp_url.is_none() {
         r.problem(
             "mail.smtp_url",
