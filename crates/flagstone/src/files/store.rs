@@ -105,6 +105,31 @@ impl FileStore {
         }
     }
 
+    /// The same storage, accepting only those of `types` that `files.allowed_types` also
+    /// accepts, such as images for a cover picture.
+    pub fn only(&self, types: &[&str]) -> Self {
+        let mut config = self.inner.config.clone();
+        config
+            .allowed_types
+            .retain(|allowed| types.iter().any(|t| t.eq_ignore_ascii_case(allowed)));
+        Self {
+            inner: Arc::new(Inner {
+                objects: self.inner.objects.clone(),
+                signer: self.inner.signer.clone(),
+                config,
+                part_size: self.inner.part_size,
+                attributes: self.inner.attributes,
+            }),
+        }
+    }
+
+    /// Streams the file in `request` into this store, like the [`Upload`](super::Upload)
+    /// extractor does with the app's store. A handler that takes the `Request` last can
+    /// check permissions first and only then read the body.
+    pub async fn upload(&self, request: axum::extract::Request) -> Result<super::Upload, Error> {
+        super::upload::extract(self, request).await
+    }
+
     /// The settings.
     pub fn config(&self) -> &FilesConfig {
         &self.inner.config

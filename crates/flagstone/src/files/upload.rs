@@ -53,6 +53,13 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
                     "the Upload extractor needs a FileStore: call App::files",
                 ))
             })?;
+        extract(&store, req).await
+    }
+}
+
+/// Streams the file in `req` into `store` (see [`Upload`]).
+pub(crate) async fn extract(store: &FileStore, req: Request) -> Result<Upload, Error> {
+    {
         let max = store.config().max_size;
         let headers = req.headers();
         let header = |name| {
@@ -77,7 +84,7 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
             let body = req.into_body().into_data_stream();
             let body = body.map(|chunk| chunk.map_err(|e| body_error(&*e.into_inner(), max)));
             let file = store.put_stream(body, content_type.as_deref()).await?;
-            return Ok(Self { file, filename });
+            return Ok(Upload { file, filename });
         }
         if length.is_some_and(|len| len > max.saturating_add(MULTIPART_OVERHEAD)) {
             return Err(too_large(max));
@@ -113,7 +120,7 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
             let declared = field.content_type().map(ToString::to_string);
             let body = field.map(|chunk| chunk.map_err(|e| multipart_error(e, max)));
             let file = store.put_stream(body, declared.as_deref()).await?;
-            return Ok(Self { file, filename });
+            return Ok(Upload { file, filename });
         }
     }
 }
