@@ -210,6 +210,7 @@ fn main() {
                 server(FileStore::open(s3).await.unwrap()).await,
             ));
         }
+        let at_start = rss_kib();
         // Warm up each server (allocator arenas, connection handling) with a 6 MiB upload.
         for (_, address) in &targets {
             let _ = send(*address, 6 << 20, false).await;
@@ -223,7 +224,11 @@ fn main() {
                 rows.push(measure(&name, *address, size, multipart).await);
             }
         }
-        println!("\nUpload of {mib} MiB through the full stack (RSS of the whole process, MiB)\n");
+        println!("\nUpload of {mib} MiB through the full stack (RSS of the whole process, MiB)");
+        println!(
+            "RSS with the servers up, before the 6 MiB warm-up uploads: {:.1} MiB\n",
+            at_start as f64 / 1024.0
+        );
         println!(
             "| backend, body | time | throughput | RSS before | RSS peak | growth | RSS after |"
         );

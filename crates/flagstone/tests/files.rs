@@ -108,7 +108,10 @@ async fn raw(app: &TestApp, content_type: Option<&str>, body: Body) -> TestRespo
 
 const BOUNDARY: &str = "flagstone-boundary-7MA4YWxkTrZu0gW";
 
-fn multipart(parts: &[(&str, Option<&str>, Option<&str>, &[u8])]) -> Vec<u8> {
+/// One form part: name, filename, content type, bytes.
+type Part<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
+
+fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, filename, content_type, data) in parts {
         body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());

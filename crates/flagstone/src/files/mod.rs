@@ -43,12 +43,11 @@
 //! let app = TestApp::new(app);
 //!
 //! let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
-//! let response = app
-//!     .request(http::Request::post("/api/v1/files")
-//!         .header("content-type", "image/png")
-//!         .body(axum::body::Body::from(&png[..]))
-//!         .unwrap())
-//!     .await;
+//! let request = http::Request::post("/api/v1/files")
+//!     .header("content-type", "image/png")
+//!     .body(axum::body::Body::from(&png[..]))
+//!     .unwrap();
+//! let response = app.send(request).await;
 //! assert_eq!(response.status(), 200);
 //! let file: FileRef = serde_json::from_value(response.json()).unwrap();
 //! assert_eq!((file.content_type.as_str(), file.size), ("image/png", png.len() as u64));

@@ -11,12 +11,32 @@ use futures_util::{Stream, StreamExt};
 use http::{HeaderValue, header};
 use object_store::{
     Attribute, Attributes, ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions,
-    PutPayload, WriteMultipart, memory::InMemory, path::Path, signer::Signer,
+    PutPayload, WriteMultipart, memory::InMemory, path::Path,
 };
 use sha2::{Digest, Sha256};
 
 use super::{FileRef, FilesConfig, key, types};
 use crate::{Config, Error, ErrorKind};
+
+/// What signs URLs: a cloud backend, or nothing in builds without one.
+#[cfg(any(feature = "files-s3", feature = "files-gcs", feature = "files-azure"))]
+type Signer = Arc<dyn object_store::signer::Signer>;
+#[cfg(not(any(feature = "files-s3", feature = "files-gcs", feature = "files-azure")))]
+type Signer = std::convert::Infallible;
+
+#[cfg(any(feature = "files-s3", feature = "files-gcs", feature = "files-azure"))]
+async fn sign(signer: &Signer, path: &Path, ttl: Duration) -> Result<String, Error> {
+    let url = signer
+        .signed_url(http::Method::GET, path, ttl)
+        .await
+        .map_err(storage_error)?;
+    Ok(url.to_string())
+}
+
+#[cfg(not(any(feature = "files-s3", feature = "files-gcs", feature = "files-azure")))]
+async fn sign(signer: &Signer, _: &Path, _: Duration) -> Result<String, Error> {
+    match *signer {}
+}
 
 /// Parts in flight at once while a large upload streams to the backend.
 const MAX_PARTS_IN_FLIGHT: usize = 2;
@@ -30,7 +50,7 @@ pub struct FileStore {
 
 struct Inner {
     objects: Arc<dyn ObjectStore>,
-    signer: Option<Arc<dyn Signer>>,
+    signer: Option<Signer>,
     config: FilesConfig,
     /// Bytes per multipart part (S3 needs at least 5 MiB for all but the last).
     part_size: usize,
@@ -115,6 +135,7 @@ impl FileStore {
         Self {
             inner: Arc::new(Inner {
                 objects: self.inner.objects.clone(),
+                #[allow(clippy::clone_on_copy)] // `Option<Infallible>` without a cloud feature
                 signer: self.inner.signer.clone(),
                 config,
                 part_size: self.inner.part_size,
@@ -304,11 +325,7 @@ impl FileStore {
             .await
             .map_err(storage_error)?;
         let ttl = ttl.unwrap_or(self.inner.config.presign_ttl);
-        let url = signer
-            .signed_url(http::Method::GET, &path, ttl)
-            .await
-            .map_err(storage_error)?;
-        Ok(Some(url.to_string()))
+        sign(signer, &path, ttl).await.map(Some)
     }
 
     /// A `307` to a presigned URL where the backend signs them, else the file itself.
@@ -399,12 +416,13 @@ fn storage_error(error: object_store::Error) -> Error {
 
 /// The backend of an `s3://`, `gs://` or `az://` URL, and its URL signer.
 #[allow(clippy::type_complexity)]
-fn cloud(config: &FilesConfig) -> Result<(Arc<dyn ObjectStore>, Arc<dyn Signer>), Error> {
+fn cloud(config: &FilesConfig) -> Result<(Arc<dyn ObjectStore>, Signer), Error> {
     let bad = |key: &str, detail: String| {
         Error::internal(std::io::Error::other(format!("files.{key}: {detail}")))
     };
     #[cfg(any(feature = "files-s3", feature = "files-gcs", feature = "files-azure"))]
     let _ = rustls::crypto::ring::default_provider().install_default();
+    #[allow(unused_macros)] // without a cloud feature
     macro_rules! build {
         ($builder:ty, $key:ty) => {{
             let mut builder = <$builder>::from_env().with_url(config.url.as_str());
@@ -415,10 +433,7 @@ fn cloud(config: &FilesConfig) -> Result<(Arc<dyn ObjectStore>, Arc<dyn Signer>)
                 builder = builder.with_config(key, value.expose());
             }
             let store = Arc::new(builder.build().map_err(|e| bad("url", e.to_string()))?);
-            Ok((
-                store.clone() as Arc<dyn ObjectStore>,
-                store as Arc<dyn Signer>,
-            ))
+            Ok((store.clone() as Arc<dyn ObjectStore>, store as Signer))
         }};
     }
     #[cfg(feature = "files-s3")]

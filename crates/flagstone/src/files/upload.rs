@@ -59,69 +59,67 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
 
 /// Streams the file in `req` into `store` (see [`Upload`]).
 pub(crate) async fn extract(store: &FileStore, req: Request) -> Result<Upload, Error> {
-    {
-        let max = store.config().max_size;
-        let headers = req.headers();
-        let header = |name| {
-            headers
-                .get(name)
-                .and_then(|v: &http::HeaderValue| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let content_type = header(header::CONTENT_TYPE);
-        let length = header(header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
-        let disposition = header(header::CONTENT_DISPOSITION);
-        let multipart = content_type.as_deref().is_some_and(|t| {
-            t.trim()
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data")
-        });
-        if !multipart {
-            if length.is_some_and(|len| len > max) {
-                return Err(too_large(max));
-            }
-            let filename = disposition.and_then(|d| disposition_filename(&d));
-            let body = req.into_body().into_data_stream();
-            let body = body.map(|chunk| chunk.map_err(|e| body_error(&*e.into_inner(), max)));
-            let file = store.put_stream(body, content_type.as_deref()).await?;
-            return Ok(Upload { file, filename });
-        }
-        if length.is_some_and(|len| len > max.saturating_add(MULTIPART_OVERHEAD)) {
+    let max = store.config().max_size;
+    let headers = req.headers();
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &http::HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let content_type = header(header::CONTENT_TYPE);
+    let length = header(header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    let disposition = header(header::CONTENT_DISPOSITION);
+    let multipart = content_type.as_deref().is_some_and(|t| {
+        t.trim()
+            .to_ascii_lowercase()
+            .starts_with("multipart/form-data")
+    });
+    if !multipart {
+        if length.is_some_and(|len| len > max) {
             return Err(too_large(max));
         }
-        let boundary = content_type
-            .as_deref()
-            .and_then(|t| multer::parse_boundary(t).ok())
-            .ok_or_else(|| {
-                Error::bad_request("the multipart Content-Type has no boundary")
-                    .with_code("malformed_multipart")
-            })?;
-        let limits = multer::SizeLimit::new().whole_stream(max.saturating_add(MULTIPART_OVERHEAD));
-        let mut parts = multer::Multipart::with_constraints(
-            req.into_body().into_data_stream(),
-            boundary,
-            multer::Constraints::new().size_limit(limits),
-        );
-        loop {
-            let field = parts
-                .next_field()
-                .await
-                .map_err(|e| multipart_error(e, max))?;
-            let Some(field) = field else {
-                return Err(
-                    Error::bad_request("the multipart body has no part named `file`")
-                        .with_code("missing_file"),
-                );
-            };
-            if field.name() != Some("file") {
-                continue;
-            }
-            let filename = field.file_name().and_then(clean_filename);
-            let declared = field.content_type().map(ToString::to_string);
-            let body = field.map(|chunk| chunk.map_err(|e| multipart_error(e, max)));
-            let file = store.put_stream(body, declared.as_deref()).await?;
-            return Ok(Upload { file, filename });
+        let filename = disposition.and_then(|d| disposition_filename(&d));
+        let body = req.into_body().into_data_stream();
+        let body = body.map(|chunk| chunk.map_err(|e| body_error(&*e.into_inner(), max)));
+        let file = store.put_stream(body, content_type.as_deref()).await?;
+        return Ok(Upload { file, filename });
+    }
+    if length.is_some_and(|len| len > max.saturating_add(MULTIPART_OVERHEAD)) {
+        return Err(too_large(max));
+    }
+    let boundary = content_type
+        .as_deref()
+        .and_then(|t| multer::parse_boundary(t).ok())
+        .ok_or_else(|| {
+            Error::bad_request("the multipart Content-Type has no boundary")
+                .with_code("malformed_multipart")
+        })?;
+    let limits = multer::SizeLimit::new().whole_stream(max.saturating_add(MULTIPART_OVERHEAD));
+    let mut parts = multer::Multipart::with_constraints(
+        req.into_body().into_data_stream(),
+        boundary,
+        multer::Constraints::new().size_limit(limits),
+    );
+    loop {
+        let field = parts
+            .next_field()
+            .await
+            .map_err(|e| multipart_error(e, max))?;
+        let Some(field) = field else {
+            return Err(
+                Error::bad_request("the multipart body has no part named `file`")
+                    .with_code("missing_file"),
+            );
+        };
+        if field.name() != Some("file") {
+            continue;
         }
+        let filename = field.file_name().and_then(clean_filename);
+        let declared = field.content_type().map(ToString::to_string);
+        let body = field.map(|chunk| chunk.map_err(|e| multipart_error(e, max)));
+        let file = store.put_stream(body, declared.as_deref()).await?;
+        return Ok(Upload { file, filename });
     }
 }
 
