@@ -62,6 +62,8 @@ pub struct App {
     store: Option<Store>,
     /// The mailer added with [`App::mailer`].
     mailer: Option<Mailer>,
+    /// The largest body let through to streaming extractors ([`App::files`]).
+    stream_limit: Option<u64>,
 }
 
 impl App {
@@ -99,6 +101,7 @@ impl App {
             undocumented: Vec::new(),
             store: None,
             mailer: None,
+            stream_limit: None,
         }
     }
 
@@ -225,6 +228,17 @@ impl App {
     pub fn mailer(mut self, mailer: Mailer) -> Self {
         self.mailer = Some(mailer.clone());
         self.state(mailer)
+    }
+
+    /// Shares `files` with every handler (as `Extension<FileStore>`), where the
+    /// [`Upload`](crate::files::Upload) extractor finds it, and lets request bodies up to
+    /// `files.max_size` (plus multipart framing) through to the extractors that stream them;
+    /// buffering extractors such as `Json` keep `server.body_limit`.
+    #[cfg(feature = "files")]
+    pub fn files(mut self, files: crate::files::FileStore) -> Self {
+        let limit = files.config().max_size.saturating_add(64 * 1024);
+        self.stream_limit = Some(limit);
+        self.state(files)
     }
 
     /// Adds authentication with the default [`User`](crate::auth::User): the account routes
@@ -370,7 +384,7 @@ impl App {
                 }),
             );
         }
-        let router = router.merge(http::limit(own, &self.config));
+        let router = router.merge(http::limit(own, &self.config, self.stream_limit));
         http::wrap(router, &self.config, self.renderer, self.metrics)
     }
 

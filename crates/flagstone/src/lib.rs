@@ -54,8 +54,12 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+#[cfg(feature = "files")]
+pub mod files;
 pub mod health;
 pub mod http;
+#[cfg(feature = "http-client")]
+pub mod http_client;
 pub mod mail;
 pub mod model;
 #[cfg(feature = "openapi")]

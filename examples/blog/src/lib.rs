@@ -22,13 +22,15 @@ pub mod routes;
 pub mod services;
 pub mod utils;
 
-use flagstone::{App, Result, Store};
+use flagstone::{App, Result, Store, files::FileStore};
 
 /// The whole API on `app` over `store`: accounts, the post and comment resources (indexes
-/// created), and the hand-written routes.
+/// created), the file store for cover images (`[files]`), and the hand-written routes.
 pub async fn build(app: App, store: Store) -> Result<App> {
     let settings = config::BlogSettings::from(app.config())?;
+    let files = FileStore::from_config(app.config()).await?;
     let app = app
+        .files(files)
         .store(store)
         .auth()
         .await?

@@ -347,3 +347,122 @@ async fn the_docs_describe_every_route() {
     assert!(doc["paths"]["/api/v1/posts/{id}/publish"]["post"].is_object());
     assert!(doc["paths"]["/api/v1/comments"]["get"].is_object());
 }
+
+/// A PNG signature, then `len - 8` bytes of `fill`.
+fn png(len: usize, fill: u8) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.resize(len, fill);
+    bytes
+}
+
+impl Blog {
+    async fn put_cover(
+        &self,
+        id: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> TestResponse {
+        let request = http::Request::put(format!("/api/v1/posts/{id}/cover"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", content_type)
+            .body(flagstone::axum::body::Body::from(body))
+            .unwrap();
+        self.app.send(request).await
+    }
+}
+
+#[tokio::test]
+async fn authors_set_replace_and_remove_cover_images() {
+    let b = blog().await;
+    let (editor, reader, admin) = (
+        b.login("editor").await,
+        b.login("reader").await,
+        b.login("admin").await,
+    );
+    let post = json!({ "title": "With a cover", "body": "Look." });
+    let r = b
+        .call(Method::POST, "/api/v1/posts", Some(&editor), Some(post))
+        .await;
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let cover_path = format!("/api/v1/posts/{id}/cover");
+
+    // Readers may not, and a refused upload is never read.
+    let r = b.put_cover(&id, &reader, "image/png", png(100, 1)).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "{}", r.text());
+    // Covers are images, checked by content.
+    let r = b
+        .put_cover(&id, &editor, "application/pdf", b"%PDF-1.7\n".to_vec())
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        r.text()
+    );
+    let r = b
+        .put_cover(&id, &editor, "image/png", b"<svg onload=alert(1)>".to_vec())
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        r.text()
+    );
+
+    let first = png(2_000, 1);
+    let r = b.put_cover(&id, &editor, "image/png", first.clone()).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text());
+    let cover = r.json()["cover"].clone();
+    assert_eq!(cover["size"], 2_000);
+    assert_eq!(cover["content_type"], "image/png");
+    assert_eq!(cover["sha256"].as_str().unwrap().len(), 64);
+
+    // A draft's cover is hidden like the draft.
+    let r = b.call(Method::GET, &cover_path, None, None).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = b.call(Method::GET, &cover_path, Some(&editor), None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().as_ref(), first.as_slice());
+
+    b.call(
+        Method::POST,
+        &format!("/api/v1/posts/{id}/publish"),
+        Some(&editor),
+        None,
+    )
+    .await;
+    let r = b.call(Method::GET, &cover_path, None, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.header("content-type"), Some("image/png"));
+
+    // An admin replaces it; the post shows the new one.
+    let second = png(3_000, 2);
+    let r = b.put_cover(&id, &admin, "image/png", second.clone()).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text());
+    assert_ne!(r.json()["cover"]["key"], cover["key"]);
+    let r = b
+        .call(Method::GET, &format!("/api/v1/posts/{id}"), None, None)
+        .await;
+    assert_eq!(r.json()["cover"]["size"], 3_000);
+    let r = b.call(Method::GET, &cover_path, None, None).await;
+    assert_eq!(r.bytes().as_ref(), second.as_slice());
+
+    // Removed by its author; then there is none.
+    let r = b
+        .call(Method::DELETE, &cover_path, Some(&reader), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = b
+        .call(Method::DELETE, &cover_path, Some(&editor), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text());
+    assert!(r.json()["cover"].is_null());
+    let r = b.call(Method::GET, &cover_path, None, None).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["code"], "no_cover");
+    let r = b
+        .call(Method::DELETE, &cover_path, Some(&editor), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

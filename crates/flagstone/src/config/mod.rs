@@ -39,7 +39,7 @@
 //! assert_eq!((payments.currency.as_str(), payments.max_cents), ("EUR", 5000));
 //! ```
 
-mod read;
+pub(crate) mod read;
 mod secret;
 mod sections;
 mod sources;
@@ -120,6 +120,9 @@ pub struct Config {
     pub auth: AuthConfig,
     /// How mails are sent.
     pub mail: MailConfig,
+    /// Where uploaded files are stored and what is accepted.
+    #[cfg(feature = "files")]
+    pub files: crate::files::FilesConfig,
     /// Cross-origin resource sharing.
     pub cors: CorsConfig,
     /// The global per-client-IP request budget.
@@ -155,6 +158,8 @@ impl Config {
             database: DatabaseConfig::defaults(profile),
             auth: AuthConfig::defaults(profile),
             mail: MailConfig::defaults(profile),
+            #[cfg(feature = "files")]
+            files: crate::files::FilesConfig::defaults(profile),
             cors: CorsConfig::default(),
             rate_limit: RateLimitConfig::default(),
             logging: LoggingConfig::defaults(profile),
@@ -209,14 +214,17 @@ impl Config {
 impl fmt::Debug for Config {
     /// Leaves out the merged sources: they hold every raw value, secrets included.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
+        let mut f = f.debug_struct("Config");
+        let f = f
             .field("profile", &self.profile)
             .field("server", &self.server)
             .field("api", &self.api)
             .field("database", &self.database)
             .field("auth", &self.auth)
-            .field("mail", &self.mail)
-            .field("cors", &self.cors)
+            .field("mail", &self.mail);
+        #[cfg(feature = "files")]
+        let f = f.field("files", &self.files);
+        f.field("cors", &self.cors)
             .field("rate_limit", &self.rate_limit)
             .field("logging", &self.logging)
             .field("http", &self.http)

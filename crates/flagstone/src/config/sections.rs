@@ -865,7 +865,11 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
         ),
     };
     let trusted_proxies = r.get("trusted_proxies", d.trusted_proxies, &read::NETWORKS);
+    #[cfg(feature = "files")]
+    let files = crate::files::read(&mut r, d.files);
     r.check_unknown(SECTIONS);
+    #[cfg(feature = "files")]
+    r.check_unknown(&["files"]);
 
     let config = Config {
         profile,
@@ -874,6 +878,8 @@ pub(super) fn read(figment: Figment, profile: Profile) -> Result<Config, ConfigE
         database,
         auth,
         mail,
+        #[cfg(feature = "files")]
+        files,
         cors,
         rate_limit,
         logging,
@@ -1003,6 +1009,8 @@ fn check(c: &Config, r: &mut Reader<'_>) {
         _ => {}
     }
     check_auth(c, r);
+    #[cfg(feature = "files")]
+    crate::files::check(&c.files, r);
     if c.mail.transport == MailTransportKind::Smtp && c.mail.smtp_url.is_none() {
         r.problem(
             "mail.smtp_url",

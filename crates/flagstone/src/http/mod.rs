@@ -60,11 +60,16 @@ pub(crate) use core::{CoreLayer, CoreSettings};
 /// Wraps the app's own routes (the API, root routes and the 404 fallback) in the limiting
 /// layers: body limit, decompression, timeout, load shedding, rate limit and CORS. Health
 /// and metrics stay outside them, so probes are answered even when clients are throttled.
-pub(crate) fn limit(router: Router, config: &Config) -> Router {
+/// `stream_limit`, when larger, is the limit of the whole body for extractors that stream
+/// it (file uploads); axum's buffering extractors keep `server.body_limit`.
+pub(crate) fn limit(router: Router, config: &Config, stream_limit: Option<u64>) -> Router {
     let limit = usize::try_from(config.server.body_limit).unwrap_or(usize::MAX);
+    let outer = stream_limit.map_or(limit, |stream| {
+        usize::try_from(stream).unwrap_or(usize::MAX).max(limit)
+    });
     let mut router = router
         .layer(DefaultBodyLimit::max(limit))
-        .layer(RequestBodyLimitLayer::new(limit));
+        .layer(RequestBodyLimitLayer::new(outer));
     if config.http.decompression {
         router = router.layer(RequestDecompressionLayer::new());
     }

@@ -2,6 +2,7 @@
 
 use flagstone::{
     bson::{Document, doc},
+    files::FileRef,
     prelude::*,
     resource::{Hooks, RequestContext},
 };
@@ -83,6 +84,9 @@ pub struct Post {
     /// How many comments it has.
     #[field(read_only)]
     pub comment_count: i64,
+    /// The cover image, set with `PUT /posts/{id}/cover`.
+    #[field(read_only)]
+    pub cover: Option<FileRef>,
     /// Created.
     pub created_at: Timestamp,
     /// Last changed.

@@ -75,6 +75,7 @@ pub async fn seed(store: &Store, auth: &Auth) -> Result<usize> {
                     author,
                     recent_comments: Vec::new(),
                     comment_count: 0,
+                    cover: None,
                     created_at: now,
                     updated_at: now,
                 })
