@@ -401,16 +401,30 @@ def wrk(t: Target, path: str, lua: str, seconds: float, args: argparse.Namespace
     sys.exit(f"bench: wrk failed on {t.name} {path}: {out.stdout}{out.stderr}")
 
 
-def settle(pids: list[int], limit: float) -> float:
+def answers_promptly(t: Target) -> bool:
+    """Whether `t` answers a request that reads the database within a second."""
+    conn = http.client.HTTPConnection("127.0.0.1", t.port, timeout=1)
+    try:
+        conn.request("GET", "/api/articles?limit=1")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def settle(t: Target, pids: list[int], limit: float) -> float:
     """Waits (at most `limit` seconds) until every process in `pids` stays under 10% of a
-    core for half a second, so that work left over from the previous run (requests that
-    wrk abandoned at its deadline are still being answered, by the target and by the
-    database) is not billed to the next one. Returns the seconds waited."""
+    core for half a second and `t` answers a database read within a second, so that work
+    left over from the previous run (requests that wrk abandoned at its deadline are still
+    being answered, by the target and by the database; a driver that lost the server under
+    load is still reconnecting) is not billed to the next one. Returns the seconds waited."""
     began = time.monotonic()
     while time.monotonic() - began < limit:
         before = [proc_cpu_ticks(pid) for pid in pids]
         time.sleep(0.5)
-        if all(proc_cpu_ticks(pid) - b <= TICKS * 0.05 for pid, b in zip(pids, before)):
+        idle = all(proc_cpu_ticks(pid) - b <= TICKS * 0.05 for pid, b in zip(pids, before))
+        if idle and answers_promptly(t):
             break
     return time.monotonic() - began
 
@@ -421,7 +435,7 @@ def run_scenario(t: Target, scenario: str, args: argparse.Namespace, run_id: str
     pids = [t.proc.pid] + ([db_pid] if db_pid else [])
     if args.warmup > 0:
         wrk(t, path, lua, args.warmup, args, script)
-    waited = settle(pids, args.settle)
+    waited = settle(t, pids, args.settle)
     if waited > 2:
         log(f"waited {waited:.1f} s for {t.name} and the database to go idle before {scenario}")
     pid = t.proc.pid
@@ -590,6 +604,8 @@ def main() -> None:
         f.write(text)
     log(f"report written to {out}")
     for t in targets:
+        if t.log_path and os.path.exists(t.log_path):
+            shutil.copy(t.log_path, f"{os.path.splitext(out)[0]}.{t.name}.log")
         shutil.rmtree(t.tmpdir, ignore_errors=True)
 
 
