@@ -432,6 +432,7 @@ def settle(t: Target, pids: list[int], limit: float) -> float:
 def run_scenario(t: Target, scenario: str, args: argparse.Namespace, run_id: str, db_pid: int | None) -> dict:
     path, lua = scenario_script(t, scenario, run_id)
     script = os.path.join(t.tmpdir, f"{scenario}.lua")
+    db_pid = db_pid if t.mongo else None  # the embedded store lives in the target itself
     pids = [t.proc.pid] + ([db_pid] if db_pid else [])
     if args.warmup > 0:
         wrk(t, path, lua, args.warmup, args, script)
