@@ -78,9 +78,10 @@ for name in "${TARGETS[@]}"; do
     if ((TARGET_EXIT != 0)); then
         failed+=("$TARGET_NAME (exit $TARGET_EXIT)")
     fi
-    if grep -q '"status":5[0-9][0-9]\|panicked' "$REL_WORK/server.log"; then
+    # 5xx answers are logged at warn (`status=5..`, or `"status":5..` in JSON logs).
+    if grep -Eq 'status=5[0-9]{2}|"status":5[0-9]{2}|panicked' "$REL_WORK/server.log"; then
         rel_say "$TARGET_NAME logged a panic or a 5xx:"
-        grep -m5 '"status":5[0-9][0-9]\|panicked' "$REL_WORK/server.log" >&2
+        grep -Em5 'status=5[0-9]{2}|"status":5[0-9]{2}|panicked' "$REL_WORK/server.log" >&2
         failed+=("$TARGET_NAME (server log)")
     fi
 done
