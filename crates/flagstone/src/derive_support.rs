@@ -55,6 +55,17 @@ impl<T: Serialize> Serialize for Patch<T> {
     }
 }
 
+/// Deserializes a body field that may be left out but, when given, must hold a value:
+/// `null` is refused like any other value of the wrong type (the derive uses it with
+/// `#[serde(default)]` for PATCH fields that cannot be cleared and fields with defaults).
+pub fn present<'de, D, T>(deserializer: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 pub use crate::store::to_bson;
 
 /// The update document of a patch: `$set` and `$unset`, each only when not empty.

@@ -114,7 +114,7 @@ pub mod __private {
 
     #[cfg(feature = "openapi")]
     pub use crate::derive_support::schema;
-    pub use crate::derive_support::{Patch, to_bson, update};
+    pub use crate::derive_support::{Patch, present, to_bson, update};
     pub use crate::{__if_openapi as if_openapi, __register_constraints as register_constraints};
 }
 

@@ -247,7 +247,12 @@ fn every_operation_has_the_standard_responses() {
             expected.extend(["401", "403"]);
         }
         if operation["requestBody"].is_object() {
-            expected.push("422");
+            // A body in another media type gets 415 (found by schemathesis).
+            expected.extend(["422", "415"]);
+        }
+        if ["post", "put", "patch", "delete"].contains(&method.as_str()) {
+            // Any write may conflict: a unique index, a state (found by schemathesis).
+            expected.push("409");
         }
         for status in expected {
             let response = resolve(&doc, &responses[status]);
@@ -276,6 +281,8 @@ fn every_operation_has_the_standard_responses() {
     assert!(too_many["headers"]["Retry-After"].is_object());
     // The body-less list has no 422; the create has.
     assert!(doc["paths"]["/api/v1/users"]["get"]["responses"]["422"].is_null());
+    assert!(doc["paths"]["/api/v1/users"]["get"]["responses"]["415"].is_null());
+    assert!(doc["paths"]["/api/v1/users"]["get"]["responses"]["409"].is_null());
     assert!(doc["paths"]["/api/v1/users"]["post"]["responses"]["422"].is_object());
 }
 

@@ -548,6 +548,118 @@ async fn the_document_agrees_with_the_router() {
             .is_none()
     );
     assert!(schemas["GadgetCreate"]["properties"].get("owner").is_none());
+
+    // Found by schemathesis: `?fields=` leaves fields out of list items and `?expand=`
+    // puts objects where references were, so those answers have schemas of their own.
+    assert_eq!(
+        paths["/api/v1/gadgets"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/Page_GadgetViewSelected"
+    );
+    assert_eq!(schemas["GadgetViewSelected"]["required"], json!(["id"]));
+    assert_eq!(
+        paths["/api/v1/gadgets/{id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/GadgetViewExpanded"
+    );
+    let owner = &schemas["GadgetViewExpanded"]["properties"]["owner"]["anyOf"];
+    assert_eq!(owner[1]["type"], json!(["object", "null"]), "{owner:#}");
+    assert_eq!(
+        schemas["GadgetViewExpanded"]["required"],
+        schemas["GadgetView"]["required"]
+    );
+    // Creates and updates answer the plain view.
+    assert_eq!(
+        paths["/api/v1/gadgets/{id}"]["patch"]["responses"]["200"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/GadgetView"
+    );
+    let h2 = &h;
+    let (token, _) = h2.user("shaper", &[]).await;
+    let r = h2
+        .call(
+            Method::POST,
+            "/api/v1/gadgets",
+            Some(&token),
+            Some(&gadget("Shaped")),
+        )
+        .await;
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let r = h2
+        .call(
+            Method::GET,
+            &format!("/api/v1/gadgets/{id}?expand=owner"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert!(r.json()["owner"].is_object(), "{}", r.text());
+    let r = h2
+        .call(
+            Method::GET,
+            "/api/v1/gadgets?fields=name",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.json()["items"][0].as_object().unwrap().len(),
+        2,
+        "{}",
+        r.text()
+    );
+}
+
+/// Found by schemathesis: `null` for a field that cannot be cleared (a required field in a
+/// PATCH, a field with a default in a create) was taken as "left out"; it is refused.
+#[tokio::test]
+async fn null_is_refused_where_a_field_cannot_be_cleared() {
+    let h = harness(Store::memory()).await;
+    let (token, _) = h.user("nully", &[]).await;
+    let r = h
+        .call(
+            Method::POST,
+            "/api/v1/gadgets",
+            Some(&token),
+            Some(&gadget("Nulled")),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text());
+    let path = format!("/api/v1/gadgets/{}", r.json()["id"].as_str().unwrap());
+    for body in [
+        json!({ "name": null }),
+        json!({ "stock": null, "note": "x" }),
+    ] {
+        let r = h
+            .call(Method::PATCH, &path, Some(&token), Some(&body))
+            .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}: {}", r.text());
+        assert_eq!(
+            r.json()["errors"][0]["code"],
+            "type",
+            "{body}: {}",
+            r.text()
+        );
+    }
+    let r = h.call(Method::GET, &path, Some(&token), None).await;
+    assert_eq!(r.json()["name"], "Nulled");
+    assert_eq!(
+        r.json()["note"],
+        "fragile",
+        "a refused patch changes nothing"
+    );
+    // An optional field is still cleared by null, and an absent field left alone.
+    let r = h
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&token),
+            Some(&json!({ "note": null })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["note"], Value::Null);
+    assert_eq!(r.json()["name"], "Nulled");
 }
 
 /// Callers × operations, for this resource's rules.

@@ -1190,6 +1190,13 @@ fn openapi<U: UserModel>() -> OpenApi {
                     .build(),
             ));
         }
+        if matches!(path, "/auth/login" | "/auth/refresh") {
+            // Not secured, but wrong credentials or a bad refresh token answer 401.
+            op = op.response(
+                "401",
+                RefOr::Ref(utoipa::openapi::Ref::from_response_name("Unauthorized")),
+            );
+        }
         if secured {
             op = op.securities(Some([
                 SecurityRequirement::new(crate::openapi::BEARER, Vec::<String>::new()),

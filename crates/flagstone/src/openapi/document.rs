@@ -56,6 +56,23 @@ pub(crate) fn build(
     let components = doc.components.clone().unwrap_or_default();
     let global_security = doc.security.clone();
     for (path, item) in &mut doc.paths.paths {
+        // Any write may meet a unique index or a state it conflicts with: the store
+        // answers a duplicate key with 409, and so may a service.
+        for operation in [
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            operation
+                .responses
+                .responses
+                .entry("409".to_owned())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Conflict")));
+        }
         for operation in operations(item) {
             let security = operation.security.as_ref().or(global_security.as_ref());
             let secured = security.is_some_and(|requirements| {
@@ -137,6 +154,15 @@ fn add_components(components: &mut Components, config: &Config, renderer: &dyn P
         ("Unauthorized", "No credentials, or invalid ones."),
         ("Forbidden", "Authenticated, but not allowed."),
         ("NotFound", "No such resource."),
+        (
+            "Conflict",
+            "The change conflicts with the current state, such as a unique field that \
+             already holds the value.",
+        ),
+        (
+            "UnsupportedMediaType",
+            "The body is not in a media type the operation accepts (`Content-Type`).",
+        ),
         (
             "TooManyRequests",
             "A rate limit was exceeded; `Retry-After` says when to try again.",
@@ -346,6 +372,9 @@ fn add_standard_responses(
     let mut standard = vec![("400", "BadRequest")];
     if operation.request_body.is_some() || validation == StatusCode::UNPROCESSABLE_ENTITY {
         standard.push(("422", "UnprocessableEntity"));
+    }
+    if operation.request_body.is_some() {
+        standard.push(("415", "UnsupportedMediaType"));
     }
     if secured {
         standard.extend([("401", "Unauthorized"), ("403", "Forbidden")]);

@@ -49,8 +49,9 @@
 //! - the security schemes `bearer` (an HTTP bearer JWT) and `cookie` (the `access_token`
 //!   cookie), for `security(("bearer" = []))` on an operation;
 //! - the `Problem` and `FieldError` schemas of every error body, and on every operation the
-//!   problem responses it does not declare itself: 400, 422 (with a request body), 429 and
-//!   500; 404 when the path has parameters; 401 and 403 when it declares security;
+//!   problem responses it does not declare itself: 400, 422 and 415 (with a request body),
+//!   429 and 500; 409 on `POST`, `PUT`, `PATCH` and `DELETE`; 404 when the path has
+//!   parameters; 401 and 403 when it declares security;
 //! - the pagination parameters `limit`, `offset`, `cursor`, `sort`, `fields` and `total`
 //!   as reusable components, referenced by every operation that returns a
 //!   [`Page`](crate::pagination::Page) (whose schema is `Page_<T>`, with `PageMeta`);

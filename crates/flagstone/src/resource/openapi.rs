@@ -45,8 +45,11 @@ pub fn operations<T: Resource>() -> OpenApi {
         name
     }
     let view = collect::<T::View>(&mut schemas);
-    let page = format!("Page_{view}");
-    schemas.push((page.clone(), page_schema(&view)));
+    let view_schema = schemas
+        .iter()
+        .rev()
+        .find(|(n, _)| *n == view)
+        .map(|(_, s)| s.clone());
 
     let path = T::PATH.trim_end_matches('/').to_owned();
     let item_path = format!("{path}/{{id}}");
@@ -63,6 +66,26 @@ pub fn operations<T: Resource>() -> OpenApi {
         })
         .map(|f| f.name)
         .collect();
+    let selectable = <T as Listable>::list_spec()
+        .fields()
+        .iter()
+        .any(|f| f.select);
+    // What `?fields=` and `?expand=` make of a view: the list may leave out unselected
+    // fields, and both may replace references by objects.
+    let mut shaped = |suffix: &str, partial: bool| -> String {
+        match (&view_schema, partial || !expandable.is_empty()) {
+            (Some(schema), true) => {
+                let name = format!("{view}{suffix}");
+                schemas.push((name.clone(), reshape(schema, partial, &expandable)));
+                name
+            }
+            _ => view.clone(),
+        }
+    };
+    let list_item = shaped("Selected", selectable);
+    let get_answer = shaped("Expanded", false);
+    let page = format!("Page_{list_item}");
+    schemas.push((page.clone(), page_schema(&list_item)));
 
     let mut doc = OpenApi::default();
     let mut add = |path: &str, method: HttpMethod, operation: utoipa::openapi::path::Operation| {
@@ -109,7 +132,7 @@ pub fn operations<T: Resource>() -> OpenApi {
     }
     if let Some(access) = T::access(Operation::Create) {
         let create = collect::<T::Create>(&mut schemas);
-        let op = base(
+        let mut op = base(
             &access,
             format!("create_{singular}"),
             format!("Create a {name}"),
@@ -128,6 +151,10 @@ pub fn operations<T: Resource>() -> OpenApi {
                 .build(),
         )
         .response("409", problem("A unique field already holds this value"));
+        // A hook may refuse a body whose references name nothing.
+        if T::fields().iter().any(|f| f.reference.is_some()) {
+            op = op.response("404", problem("A referenced item does not exist"));
+        }
         add(&path, HttpMethod::Post, op.build());
     }
     if let Some(access) = T::access(Operation::Get) {
@@ -143,7 +170,7 @@ pub fn operations<T: Resource>() -> OpenApi {
                     .description(format!("The {name}"))
                     .content(
                         "application/json",
-                        Content::new(Some(Ref::from_schema_name(&view))),
+                        Content::new(Some(Ref::from_schema_name(&get_answer))),
                     )
                     .header(
                         "ETag",
@@ -218,6 +245,40 @@ pub fn operations<T: Resource>() -> OpenApi {
     let components = doc.components.get_or_insert_with(Default::default);
     components.schemas.extend(unique);
     doc
+}
+
+/// `view` as `?fields=` (`partial`: only `id` is sure to be there) and `?expand=` (each
+/// field of `expandable` may also hold the referenced object, or null when it is gone)
+/// can shape it.
+fn reshape(view: &RefOr<Schema>, partial: bool, expandable: &[&str]) -> RefOr<Schema> {
+    let Ok(mut value) = serde_json::to_value(view) else {
+        return view.clone();
+    };
+    if let Some(object) = value.as_object_mut() {
+        if partial {
+            object.insert("required".to_owned(), json!(["id"]));
+        }
+        if let Some(properties) = object.get_mut("properties").and_then(|p| p.as_object_mut()) {
+            for name in expandable {
+                let Some(property) = properties.get_mut(*name) else {
+                    continue;
+                };
+                let is_array = property.get("type").is_some_and(|t| {
+                    t == "array" || t.as_array().is_some_and(|a| a.contains(&json!("array")))
+                });
+                let loaded = json!({
+                    "type": ["object", "null"],
+                    "description": "The referenced object, with `?expand=`; null when it is gone."
+                });
+                let expanded = match is_array {
+                    true => json!({"type": "array", "items": loaded}),
+                    false => loaded,
+                };
+                *property = json!({"anyOf": [property.take(), expanded]});
+            }
+        }
+    }
+    serde_json::from_value(value).unwrap_or_else(|_| view.clone())
 }
 
 /// `BlogPost` → `blog_post`.

@@ -21,6 +21,9 @@ struct DtoField<'a> {
     required: bool,
     /// Nullable in the schema.
     nullable: bool,
+    /// An `Option` that only a value fills: `null` is refused (PATCH of a field that
+    /// cannot be cleared).
+    refuse_null: bool,
 }
 
 /// The names of the generated types.
@@ -57,6 +60,8 @@ pub(crate) fn expand(model: &Model) -> syn::Result<TokenStream> {
                     rules,
                     required: false,
                     nullable: false,
+                    // Absent takes the default; `null` is not a value of the field.
+                    refuse_null: true,
                 },
                 (None, true) => DtoField {
                     field: f,
@@ -65,6 +70,7 @@ pub(crate) fn expand(model: &Model) -> syn::Result<TokenStream> {
                     rules,
                     required: f.required_rule,
                     nullable: !f.required_rule,
+                    refuse_null: false,
                 },
                 (None, false) => DtoField {
                     field: f,
@@ -73,6 +79,7 @@ pub(crate) fn expand(model: &Model) -> syn::Result<TokenStream> {
                     rules,
                     required: true,
                     nullable: false,
+                    refuse_null: false,
                 },
             }
         })
@@ -85,7 +92,8 @@ pub(crate) fn expand(model: &Model) -> syn::Result<TokenStream> {
             let ty = &f.ty;
             let inner = crate::types::option_inner(ty).unwrap_or(ty);
             let (ty, nullable) = match (f.optional, f.required_rule) {
-                // `null` and absent both leave a required field alone.
+                // Absent leaves a required field alone; `null` is refused, since it
+                // cannot be cleared.
                 (true, true) => (ty.clone(), false),
                 (true, false) => (
                     syn::parse_quote!(::flagstone::__private::Patch<#inner>),
@@ -100,6 +108,7 @@ pub(crate) fn expand(model: &Model) -> syn::Result<TokenStream> {
                 rules: f.rules.clone(),
                 required: false,
                 nullable,
+                refuse_null: !nullable,
             }
         })
         .collect();
@@ -142,6 +151,7 @@ pub(crate) fn expand(model: &Model) -> syn::Result<TokenStream> {
             rules: Vec::new(),
             required: true,
             nullable: f.optional,
+            refuse_null: false,
         })
         .collect();
     out.extend(view_type(model, &view, &view_doc, &view_fields));
@@ -170,10 +180,14 @@ fn input_type(model: &Model, name: &Ident, doc: &str, fields: &[DtoField]) -> To
         let docs = docs(f.field);
         let (vis, ident, ty, json) = (&f.field.vis, &f.field.ident, &f.ty, &f.field.json);
         let default = f.default.then(|| quote!(#[serde(default)]));
+        let refuse_null = f
+            .refuse_null
+            .then(|| quote!(#[serde(deserialize_with = "::flagstone::__private::present")]));
         quote! {
             #docs
             #[serde(rename = #json)]
             #default
+            #refuse_null
             #vis #ident: #ty,
         }
     });
