@@ -102,6 +102,7 @@ def flagstone_env(port: int, database: str) -> dict[str, str]:
         "FLAGSTONE_AUTH__SECRET": SECRET,
         # A load test from one IP is exactly what the rate limiter exists to stop.
         "FLAGSTONE_RATE_LIMIT__ENABLED": "false",
+        "FLAGSTONE_AUTH__RATE_LIMIT": "0",
         "FLAGSTONE_LOGGING__LEVEL": "warn",
     }
 

@@ -1252,6 +1252,12 @@ async fn the_openapi_document_covers_every_route_and_the_error_shape() {
     assert!(paths.contains_key("/api/articles/{slug}/comments/{id}"));
     let errors = &doc["components"]["schemas"]["Problem"];
     assert_eq!(errors["required"], json!(["errors"]));
+    // An error status declared with a description only gets the error body.
+    let login_401 = &doc["paths"]["/api/users/login"]["post"]["responses"]["401"]["content"];
+    assert_eq!(
+        login_401["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
     let unauthorized = &doc["components"]["responses"]["Unauthorized"]["content"];
     assert!(
         unauthorized.get("application/json").is_some(),

@@ -82,6 +82,7 @@ pub(crate) fn build(
                 })
             });
             add_standard_responses(path, operation, secured, config.api.validation_status);
+            add_error_bodies(operation, renderer.content_type());
             if returns_page(operation, &components) {
                 add_pagination_parameters(operation);
             }
@@ -388,6 +389,23 @@ fn add_standard_responses(
         responses
             .entry(status.to_owned())
             .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+    }
+}
+
+/// Gives an error response the operation declares with a description only
+/// (`(status = 401, description = "wrong password")`) the error body: the renderer's
+/// media type and the `Problem` schema.
+fn add_error_bodies(operation: &mut Operation, content_type: &str) {
+    for (status, response) in &mut operation.responses.responses {
+        if let RefOr::T(response) = response
+            && response.content.is_empty()
+            && (status.starts_with('4') || status.starts_with('5'))
+        {
+            response.content.insert(
+                content_type.to_owned(),
+                RefOr::T(Content::new(Some(Ref::from_schema_name("Problem")))),
+            );
+        }
     }
 }
 

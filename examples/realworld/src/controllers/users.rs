@@ -49,7 +49,8 @@ pub async fn register(
 
 /// Logs in: the user with a token. Wrong credentials are a 401.
 #[utoipa::path(operation_id = "login", post, path = "/users/login", tag = "users", request_body = Credentials,
-               responses((status = 200, description = "The user, with a token", body = UserEnvelope)))]
+               responses((status = 200, description = "The user, with a token", body = UserEnvelope),
+                         (status = 401, description = "Wrong email or password")))]
 pub async fn login(
     Extension(conduit): Extension<Conduit>,
     ip: Option<Extension<ClientIp>>,
