@@ -979,7 +979,7 @@ async fn the_document_describes_the_routes() {
     }
     assert_eq!(
         list["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
-        "#/components/schemas/Page_NoteView"
+        "#/components/schemas/Page_NoteViewSelected"
     );
     assert!(list["security"].as_array().is_some());
     let item = &paths["/api/v1/notes/{id}"];
@@ -999,7 +999,7 @@ async fn the_document_describes_the_routes() {
         "#/components/schemas/NotePatch"
     );
     let schemas = &doc["components"]["schemas"];
-    for name in ["NoteView", "NoteCreate", "NotePatch", "Page_NoteView"] {
+    for name in ["NoteView", "NoteCreate", "NotePatch", "Page_NoteViewSelected"] {
         assert!(schemas[name].is_object(), "{name}");
     }
     assert!(schemas["NoteView"]["properties"].get("secret").is_none());
