@@ -999,7 +999,12 @@ async fn the_document_describes_the_routes() {
         "#/components/schemas/NotePatch"
     );
     let schemas = &doc["components"]["schemas"];
-    for name in ["NoteView", "NoteCreate", "NotePatch", "Page_NoteViewSelected"] {
+    for name in [
+        "NoteView",
+        "NoteCreate",
+        "NotePatch",
+        "Page_NoteViewSelected",
+    ] {
         assert!(schemas[name].is_object(), "{name}");
     }
     assert!(schemas["NoteView"]["properties"].get("secret").is_none());
