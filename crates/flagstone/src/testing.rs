@@ -318,3 +318,48 @@ impl std::io::Write for LogBuffer {
         Ok(())
     }
 }
+
+/// Checks an OpenAPI document with openapi-spec-validator (`python3 -m
+/// openapi_spec_validator`, which `.ci/run` installs), as a test would. Panics with the
+/// validator's report when it finds a problem. Returns `false`, after printing
+/// `skipped: ...`, when the validator is not installed, so a test can still pass where
+/// Python is missing.
+#[cfg(feature = "openapi")]
+pub fn openapi_spec_validator(document: &serde_json::Value) -> bool {
+    use std::process::Command;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let available = Command::new("python3")
+        .args(["-c", "import openapi_spec_validator"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        println!("skipped: openapi-spec-validator not installed");
+        eprintln!("skipped: openapi-spec-validator not installed");
+        return false;
+    }
+    let path = std::env::temp_dir().join(format!(
+        "flagstone-openapi-{}-{}.json",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let json = serde_json::to_vec_pretty(document).expect("a JSON document serializes");
+    std::fs::write(&path, json).expect("the temporary directory is writable");
+    let output = Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&path)
+        .output();
+    let _ = std::fs::remove_file(&path);
+    let output = output.expect("python3 runs");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && report.contains("OK"),
+        "openapi-spec-validator: {report}"
+    );
+    true
+}

@@ -699,31 +699,7 @@ async fn disagreements_are_reported() {
 /// `python3` can import it (CI installs it; see `.ci/run`).
 #[test]
 fn the_document_is_valid_openapi_3_1() {
-    let available = std::process::Command::new("python3")
-        .args(["-c", "import openapi_spec_validator"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !available {
-        println!("skipped: openapi-spec-validator not installed");
-        eprintln!("skipped: openapi-spec-validator not installed");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("openapi.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&document()).unwrap()).unwrap();
-    let output = std::process::Command::new("python3")
-        .args(["-m", "openapi_spec_validator"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{report}");
-    assert!(report.contains("OK"), "{report}");
-    println!("openapi-spec-validator: {}", report.trim());
+    flagstone::testing::openapi_spec_validator(&document());
 }
 
 /// Two types of the same name: utoipa names both schemas `Dup`, and the rules of the one
