@@ -119,14 +119,25 @@ impl Conduit {
         }
         auth.throttle().success(&key);
         if verification.needs_rehash {
-            let hash = passwords.hash(&login.password).await?;
-            self.0
-                .users
-                .update_one(
-                    doc! { "_id": user.id },
-                    doc! { "$set": { "password_hash": hash } },
-                )
-                .await?;
+            // Raise the stored hash to the current parameters, off the request's path.
+            let (conduit, id, password) = (self.clone(), user.id, login.password);
+            tokio::spawn(async move {
+                let upgraded = match conduit.0.auth.passwords().hash(&password).await {
+                    Ok(hash) => conduit
+                        .0
+                        .users
+                        .update_one(
+                            doc! { "_id": id },
+                            doc! { "$set": { "password_hash": hash } },
+                        )
+                        .await
+                        .map(drop),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = upgraded {
+                    tracing::warn!(user_id = %id, error = %e, "could not upgrade a password hash");
+                }
+            });
         }
         self.signed_in(user)
     }
