@@ -326,6 +326,89 @@ def scenario_script(t: Target, scenario: str, run_id: str) -> tuple[str, str]:
     raise ValueError(scenario)
 
 
+def scenario_request(t: Target, scenario: str, run_id: str, n: int) -> tuple[str, str, object, str | None]:
+    """(method, path, body, token) of the `n`th request of `scenario`, as the wrk scripts send it."""
+    reader, author = t.seed["reader"], t.seed["author"]
+    if scenario == "list":
+        return "GET", "/api/articles?limit=20", None, None
+    if scenario == "single":
+        return "GET", "/api/articles/" + urllib.parse.quote(t.seed["slug"]), None, None
+    if scenario == "user":
+        return "GET", "/api/user", None, reader["token"]
+    if scenario == "feed":
+        return "GET", "/api/articles/feed?limit=20", None, reader["token"]
+    if scenario == "login":
+        return "POST", "/api/users/login", {"user": {"email": reader["email"], "password": PASSWORD}}, None
+    if scenario == "create":
+        article = {"title": f"Counted {run_id} {n}", "description": "Written under load", "body": BODY[:400],
+                   "tagList": ["load", "bench"]}
+        return "POST", "/api/articles", {"article": article}, author["token"]
+    raise ValueError(scenario)
+
+
+def drive(t: Target, scenario: str, run_id: str, first: int, count: int, connections: int) -> tuple[int, int]:
+    """Sends requests `first .. first + count` of `scenario` over `connections` keep-alive
+    connections; returns (non-2xx answers, response bytes)."""
+    lock, state = threading.Lock(), {"next": first, "bad": 0, "bytes": 0}
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", t.port, timeout=600)
+        while True:
+            with lock:
+                n = state["next"]
+                if n >= first + count:
+                    break
+                state["next"] = n + 1
+            method, path, body, token = scenario_request(t, scenario, run_id, n)
+            status, payload = request(t, method, path, body, token, conn)
+            with lock:
+                state["bad"] += status >= 400
+                state["bytes"] += len(json.dumps(payload)) if payload is not None else 0
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(max(1, min(connections, count)))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return state["bad"], state["bytes"]
+
+
+def callgrind(pid: int, *command: str) -> None:
+    subprocess.run(["callgrind_control", *command, str(pid)], check=True, stdout=subprocess.DEVNULL, timeout=120)
+
+
+def callgrind_total(path: str) -> int:
+    """The instruction count (Ir) of one callgrind dump: its `totals:` line, the sum of
+    its cost lines."""
+    with open(path) as f:
+        for line in f:
+            if line.startswith("totals:"):
+                return int(line.split()[1])
+    sys.exit(f"bench: no totals line in {path}")
+
+
+def run_counted(t: Target, scenario: str, args: argparse.Namespace, run_id: str) -> dict:
+    """Callgrind mode: `--requests` requests (a tenth of them for login), counters zeroed
+    just before they start and dumped when they end, each scenario in its own file."""
+    count = max(1, args.requests // 10) if scenario == "login" else args.requests
+    pid = t.proc.pid
+    drive(t, scenario, run_id, 0, max(1, count // 10), args.connections)  # warm-up, not counted
+    before = set(os.listdir(t.tmpdir))
+    callgrind(pid, "--zero")
+    bad, size = drive(t, scenario, run_id, count, count, args.connections)
+    callgrind(pid, f"--dump={scenario}")
+    dumps = sorted(f for f in set(os.listdir(t.tmpdir)) - before if f.startswith("callgrind.out"))
+    if len(dumps) != 1:
+        sys.exit(f"bench: expected one new callgrind dump for {t.name} {scenario}, found {dumps}")
+    kept = os.path.join(args.callgrind_dir, f"{t.name}.{scenario}.callgrind")
+    shutil.move(os.path.join(t.tmpdir, dumps[0]), kept)
+    row = {"target": t.name, "scenario": scenario, "requests": count, "non2xx": bad,
+           "ir": callgrind_total(kept) / count, "bytes": size / count, "dump": kept}
+    log(f"{t.name:>16} {scenario:>7}: {row['ir']:12,.0f} instructions/req over {count} requests  non-2xx {bad}")
+    return row
+
+
 def proc_cpu_ticks(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -540,6 +623,35 @@ def report(rows: list[dict], targets: list[Target], args: argparse.Namespace, me
     return "\n".join(out) + "\n"
 
 
+def report_counted(rows: list[dict], targets: list[Target], args: argparse.Namespace, meta: dict) -> str:
+    out = [f"# RealWorld benchmark (instruction counts), {meta['date']}", ""]
+    out.append(f"- machine: {meta['machine']}; valgrind --tool=callgrind, counters zeroed before and dumped after the "
+               f"measured requests ran ({args.requests} per scenario, {max(1, args.requests // 10)} for login, "
+               f"after an uncounted tenth as warm-up), {args.connections} keep-alive connections; loopback")
+    out.append(f"- data: 2 users (one following the other), {args.articles} articles with 3 tags and "
+               f"{args.comments} comments each; MongoDB-compatible server {meta['mongodb']}")
+    out.append(f"- targets: " + "; ".join(f"`{t.name}` = `{shlex.join(t.argv[-1:])}`" for t in targets))
+    out.append(f"- dumps: `{os.path.relpath(args.callgrind_dir, ROOT)}/<target>.<scenario>.callgrind` "
+               "(`callgrind_annotate --inclusive=yes FILE` shows where the instructions went)")
+    out += ["", "| target | scenario | requests | non-2xx | instructions/req | bytes/resp (JSON) |",
+            "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        out.append(f"| {r['target']} | {r['scenario']} | {r['requests']} | {r['non2xx']} | {fmt(r['ir'], 0)} "
+                   f"| {fmt(r['bytes'], 0)} |")
+    baseline = args.baseline
+    others = [t.name for t in targets if t.mongo and t.name != baseline]
+    if baseline in {t.name for t in targets} and others:
+        by = {(r["target"], r["scenario"]): r for r in rows}
+        out += ["", f"Ratios target / `{baseline}` (instructions per request):", "",
+                "| target | " + " | ".join(args.scenario_list) + " |",
+                "| --- |" + " ---: |" * len(args.scenario_list)]
+        for name in others:
+            cells = [ratio(by.get((name, s), {}).get("ir"), by.get((baseline, s), {}).get("ir"))
+                     for s in args.scenario_list]
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def loadavg() -> str:
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -565,6 +677,10 @@ def main() -> None:
     p.add_argument("--start-timeout", type=float, default=60)
     p.add_argument("--settle", type=float, default=60,
                    help="at most this many seconds to wait for the target and database to go idle before each measurement (default 60)")
+    p.add_argument("--callgrind", action="store_true",
+                   help="count instructions per request under valgrind's callgrind instead of timing wrk runs")
+    p.add_argument("--requests", type=int, default=200,
+                   help="requests per scenario in --callgrind mode (a tenth for login; default 200)")
     p.add_argument("--out", help="where to write the Markdown report (default bench-results/realworld-<time>.md)")
     args = p.parse_args()
     args.scenario_list = [s for s in args.scenarios.split(",") if s]
@@ -577,6 +693,15 @@ def main() -> None:
     now = dt.datetime.now(dt.timezone.utc)
     run_id = now.strftime("%Y%m%d%H%M%S")
     targets = make_targets(args, run_id)
+    if args.callgrind:
+        if not shutil.which("callgrind_control"):
+            sys.exit("bench: --callgrind needs valgrind (apt-get install valgrind)")
+        args.callgrind_dir = os.path.join(ROOT, "bench-results", f"callgrind-{run_id}")
+        os.makedirs(args.callgrind_dir, exist_ok=True)
+        args.start_timeout = max(args.start_timeout, 300)
+        for t in targets:
+            t.argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=callgrind.out.%p",
+                      "--quiet", *t.argv]
     if not args.no_build:
         build(targets)
     meta = {"date": now.strftime("%Y-%m-%d %H:%M UTC"), "load_before": loadavg(), "hwm": {},
@@ -591,14 +716,17 @@ def main() -> None:
             log(f"seeded {t.name} in {time.monotonic() - began:.1f} s")
         for scenario in args.scenario_list:
             for t in targets:
-                rows.append(run_scenario(t, scenario, args, run_id, args.db_pid))
+                if args.callgrind:
+                    rows.append(run_counted(t, scenario, args, run_id))
+                else:
+                    rows.append(run_scenario(t, scenario, args, run_id, args.db_pid))
         for t in targets:
             meta["hwm"][t.name] = proc_status_kib(t.proc.pid, "VmHWM")
     finally:
         for t in targets:
             stop(t)
     meta["load_after"] = loadavg()
-    text = report(rows, targets, args, meta)
+    text = report_counted(rows, targets, args, meta) if args.callgrind else report(rows, targets, args, meta)
     print(text)
     out = args.out or os.path.join(ROOT, "bench-results", f"realworld-{run_id}.md")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
