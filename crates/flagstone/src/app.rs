@@ -29,7 +29,7 @@
 
 use std::{future::Future, net::SocketAddr, panic::Location, sync::Arc};
 
-use axum::{Extension, Router, http::HeaderValue, response::IntoResponse, routing::get};
+use axum::{Router, http::HeaderValue, response::IntoResponse, routing::get};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -51,8 +51,8 @@ pub struct App {
     readiness: Readiness,
     renderer: Arc<dyn ProblemRenderer>,
     metrics: Option<Arc<Metrics>>,
-    /// Shared state added with [`App::state`], applied when the router is built.
-    extensions: Vec<Box<dyn FnOnce(Router) -> Router + Send>>,
+    /// Shared state added with [`App::state`], added to each request's extensions.
+    extensions: axum::http::Extensions,
     /// What [`App::api`] documented, paths relative to the API prefix.
     #[cfg(feature = "openapi")]
     openapi: utoipa::openapi::OpenApi,
@@ -95,7 +95,7 @@ impl App {
             readiness: Readiness::default(),
             renderer: Arc::new(JsonProblemRenderer),
             metrics,
-            extensions: Vec::new(),
+            extensions: axum::http::Extensions::new(),
             #[cfg(feature = "openapi")]
             openapi: utoipa::openapi::OpenApi::default(),
             undocumented: Vec::new(),
@@ -184,10 +184,9 @@ impl App {
     }
 
     /// Shares `value` with every handler — API and root routes, whenever they are added —
-    /// which takes it as `Extension<T>`.
+    /// which takes it as `Extension<T>`. A second value of the same type replaces the first.
     pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
-        self.extensions
-            .push(Box::new(move |router| router.layer(Extension(value))));
+        self.extensions.insert(value);
         self
     }
 
@@ -346,17 +345,13 @@ impl App {
             max_string_length: usize::try_from(self.config.api.max_string_length)
                 .unwrap_or(usize::MAX),
         };
-        let own = self
-            .extensions
-            .into_iter()
-            .fold(own.layer(Extension(limits)), |router, extend| {
-                extend(router)
-            });
         let cursor_key = match &self.config.auth.secret {
             Some(secret) => crate::pagination::CursorKey::from_secret(secret.expose().as_bytes()),
             None => crate::pagination::CursorKey::ephemeral(),
         };
-        let own = own.layer(Extension(cursor_key));
+        let mut state = self.extensions;
+        state.insert(limits);
+        state.insert(cursor_key);
         let own = own.fallback(
             |method: axum::http::Method, uri: axum::http::Uri| async move {
                 Error::not_found(format!("no route for {method} {}", uri.path()))
@@ -384,7 +379,7 @@ impl App {
                 }),
             );
         }
-        let router = router.merge(http::limit(own, &self.config, self.stream_limit));
+        let router = router.merge(http::limit(own, &self.config, self.stream_limit, state));
         http::wrap(router, &self.config, self.renderer, self.metrics)
     }
 

@@ -1,11 +1,15 @@
 //! The core layer: the per-request work every Flagstone app does, in one service and one
 //! allocation instead of half a dozen stacked layers.
 //!
+//! It wraps the whole router, so it runs before routing: the matched route reaches it from
+//! [`RouteTag`], the one layer each route carries, which records it in the request's span
+//! and hands it back in the response's extensions.
+//!
 //! In order, for each request it
 //! 1. takes a well-formed incoming `x-request-id` or makes one, and stores [`RequestId`];
 //! 2. works out [`ClientIp`] (trusted proxies only);
-//! 3. opens a tracing span (method, matched route, request id, client IP) and counts the
-//!    request in flight;
+//! 3. opens a tracing span (method, request id, client IP; the matched route once routing
+//!    has found it) and counts the request in flight;
 //! 4. after the inner service answers, renders any error as a problem — an [`Error`]
 //!    response with the request's id and path, and bare framework rejections (`text/plain`
 //!    or empty 4xx/5xx) in the same shape;
@@ -102,7 +106,6 @@ where
         if let Some(ip) = client_ip {
             request.extensions_mut().insert(ip);
         }
-        let route = request.extensions().get::<MatchedPath>().cloned();
         let method = request.method().clone();
         let uri = request.uri().clone();
 
@@ -110,7 +113,7 @@ where
             tracing::info_span!(
                 "request",
                 method = %method,
-                route = route.as_ref().map_or("unmatched", |r| r.as_str()),
+                route = tracing::field::Empty,
                 request_id = request_id.as_ref().map(RequestId::as_str),
                 client_ip = client_ip.map(|ip| tracing::field::display(ip.0)),
             )
@@ -120,7 +123,11 @@ where
 
         Box::pin(async move {
             let in_flight = settings.metrics.as_deref().map(Metrics::start);
-            let Ok(mut response) = inner.call(request).instrument(span.clone()).await;
+            // Called inside the span, so that routing and the handler run in it.
+            let Ok(mut response) = async move { inner.call(request).await }
+                .instrument(span.clone())
+                .await;
+            let route = response.extensions_mut().remove::<MatchedPath>();
             if response.status().is_client_error() || response.status().is_server_error() {
                 response =
                     render_problem(response, &settings, uri.path(), request_id.as_ref()).await;
@@ -152,6 +159,72 @@ where
             }
             Ok(response)
         })
+    }
+}
+
+/// Applies [`RouteTag`] to each route.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RouteTagLayer;
+
+impl<S> Layer<S> for RouteTagLayer {
+    type Service = RouteTag<S>;
+
+    fn layer(&self, inner: S) -> RouteTag<S> {
+        RouteTag(inner)
+    }
+}
+
+/// Carries a route's [`MatchedPath`] out to [`Core`], which runs before routing: records
+/// it as the span's `route` and puts it in the response's extensions.
+#[derive(Clone, Debug)]
+pub(crate) struct RouteTag<S>(S);
+
+impl<S, B> Service<Request<B>> for RouteTag<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RouteTagFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        if let Some(route) = &route {
+            tracing::Span::current().record("route", route.as_str());
+        }
+        RouteTagFuture {
+            inner: self.0.call(request),
+            route,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`RouteTag`].
+    pub(crate) struct RouteTagFuture<F> {
+        #[pin]
+        inner: F,
+        route: Option<MatchedPath>,
+    }
+}
+
+impl<F, E> Future for RouteTagFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        if let Some(route) = this.route.take() {
+            response.extensions_mut().insert(route);
+        }
+        Poll::Ready(Ok(response))
     }
 }
 

@@ -36,16 +36,27 @@ mod rate_limit;
 mod request_id;
 mod shed;
 
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    task::{Context, Poll},
+};
 
-use axum::{Router, extract::DefaultBodyLimit, response::IntoResponse};
-use http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::{
+    Router,
+    body::Body,
+    extract::DefaultBodyLimit,
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use http::{Extensions, HeaderName, HeaderValue, Request, StatusCode, header};
+use tower::{BoxError, Layer, Service, ServiceBuilder};
 use tower_http::{
+    body::UnsyncBoxBody,
     catch_panic::CatchPanicLayer,
     compression::CompressionLayer,
     cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer},
-    decompression::RequestDecompressionLayer,
-    limit::RequestBodyLimitLayer,
+    decompression::{DecompressionBody, RequestDecompressionLayer},
+    limit::{RequestBodyLimitLayer, ResponseBody},
     timeout::TimeoutLayer,
 };
 
@@ -55,66 +66,77 @@ pub use request_id::{REQUEST_ID_HEADER, RequestId};
 pub use shed::{LoadShed, LoadShedLayer};
 
 use crate::{Config, Error, error::ProblemRenderer, telemetry::Metrics};
-pub(crate) use core::{CoreLayer, CoreSettings};
+pub(crate) use core::{CoreLayer, CoreSettings, RouteTagLayer};
 
 /// Wraps the app's own routes (the API, root routes and the 404 fallback) in the limiting
-/// layers: body limit, decompression, timeout, load shedding, rate limit and CORS. Health
-/// and metrics stay outside them, so probes are answered even when clients are throttled.
-/// `stream_limit`, when larger, is the limit of the whole body for extractors that stream
-/// it (file uploads); axum's buffering extractors keep `server.body_limit`.
-pub(crate) fn limit(router: Router, config: &Config, stream_limit: Option<u64>) -> Router {
+/// layers: CORS, rate limit, load shedding, timeout, decompression and body limit, then
+/// adds the app's shared values (`state`) to each request. Health and metrics stay outside
+/// them, so probes are answered even when clients are throttled. `stream_limit`, when
+/// larger, is the limit of the whole body for extractors that stream it (file uploads);
+/// axum's buffering extractors keep `server.body_limit`.
+///
+/// The layers wrap the router once, as one service, rather than each route through
+/// [`Router::layer`]: a request then passes through each layer once, without the clone
+/// of a boxed service and the boxed future that every route-level layer costs.
+pub(crate) fn limit(
+    router: Router,
+    config: &Config,
+    stream_limit: Option<u64>,
+    state: Extensions,
+) -> Router {
     let limit = usize::try_from(config.server.body_limit).unwrap_or(usize::MAX);
     let outer = stream_limit.map_or(limit, |stream| {
         usize::try_from(stream).unwrap_or(usize::MAX).max(limit)
     });
-    let mut router = router
+    let max = usize::try_from(config.server.max_concurrency).unwrap_or(usize::MAX);
+    let timeout = config.server.request_timeout;
+    // Each optional layer keeps `Request<Body>` in and `Response<Body>` out, so that it
+    // can be left out without changing the stack's type.
+    let decompression = config.http.decompression.then(|| {
+        ServiceBuilder::new()
+            .map_response(|response: Response<UnsyncBoxBody<Bytes, BoxError>>| {
+                response.map(Body::new)
+            })
+            .layer(RequestDecompressionLayer::new())
+            .map_request(|request: Request<DecompressionBody<Body>>| request.map(Body::new))
+    });
+    let service = ServiceBuilder::new()
+        .option_layer(cors(config))
+        .option_layer(
+            config
+                .rate_limit
+                .enabled
+                .then(|| RateLimitLayer::from_config(&config.rate_limit)),
+        )
+        .option_layer((max > 0).then(|| LoadShedLayer::new(max)))
+        .option_layer(
+            (!timeout.is_zero())
+                .then(|| TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout)),
+        )
+        .option_layer(decompression)
+        .map_response(|response: Response<ResponseBody<Body>>| response.map(Body::new))
+        .layer(RequestBodyLimitLayer::new(outer))
         .layer(DefaultBodyLimit::max(limit))
-        .layer(RequestBodyLimitLayer::new(outer));
-    if config.http.decompression {
-        router = router.layer(RequestDecompressionLayer::new());
-    }
-    if !config.server.request_timeout.is_zero() {
-        router = router.layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.server.request_timeout,
-        ));
-    }
-    if config.server.max_concurrency > 0 {
-        let max = usize::try_from(config.server.max_concurrency).unwrap_or(usize::MAX);
-        router = router.layer(LoadShedLayer::new(max));
-    }
-    if config.rate_limit.enabled {
-        router = router.layer(RateLimitLayer::from_config(&config.rate_limit));
-    }
-    if let Some(cors) = cors(config) {
-        router = router.layer(cors);
-    }
-    router
+        .layer(AddStateLayer(Arc::new(state)))
+        .service(router.layer(RouteTagLayer));
+    Router::new().fallback_service(service)
 }
 
 /// Wraps every route, health and metrics included, in the outer layers: panic catching,
-/// the core layer and compression.
+/// the core layer and compression. Like [`limit`], as services around the whole router.
 pub(crate) fn wrap(
-    mut router: Router,
+    router: Router,
     config: &Config,
     renderer: Arc<dyn ProblemRenderer>,
     metrics: Option<Arc<Metrics>>,
 ) -> Router {
-    if config.http.catch_panic {
-        router = router.layer(CatchPanicLayer::custom(
-            |panic: Box<dyn std::any::Any + Send>| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a non-string payload".to_owned());
-                Error::internal(std::io::Error::other(format!(
-                    "handler panicked: {message}"
-                )))
-                .into_response()
-            },
-        ));
-    }
+    let catch_panic = config.http.catch_panic.then(|| {
+        ServiceBuilder::new()
+            .map_response(|response: Response<UnsyncBoxBody<Bytes, BoxError>>| {
+                response.map(Body::new)
+            })
+            .layer(CatchPanicLayer::custom(panic_response))
+    });
     let core = CoreSettings {
         request_id: config.http.request_id,
         trace: config.http.trace,
@@ -124,11 +146,68 @@ pub(crate) fn wrap(
         renderer,
         validation_status: config.api.validation_status,
     };
-    router = router.layer(CoreLayer(Arc::new(core)));
-    if config.http.compression {
-        router = router.layer(CompressionLayer::new().gzip(true).br(true));
+    let service = ServiceBuilder::new()
+        .layer(CoreLayer(Arc::new(core)))
+        .option_layer(catch_panic)
+        .service(router.layer(RouteTagLayer));
+    match config.http.compression {
+        true => Router::new()
+            .fallback_service(CompressionLayer::new().gzip(true).br(true).layer(service)),
+        false => Router::new().fallback_service(service),
     }
-    router
+}
+
+/// The 500 problem a panicking handler answers.
+fn panic_response(panic: Box<dyn std::any::Any + Send>) -> Response<Body> {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string payload".to_owned());
+    Error::internal(std::io::Error::other(format!(
+        "handler panicked: {message}"
+    )))
+    .into_response()
+}
+
+/// Adds the app's shared values ([`App::state`](crate::App::state)) to each request.
+#[derive(Clone)]
+struct AddStateLayer(Arc<Extensions>);
+
+impl<S> Layer<S> for AddStateLayer {
+    type Service = AddState<S>;
+
+    fn layer(&self, inner: S) -> AddState<S> {
+        AddState {
+            inner,
+            state: self.0.clone(),
+        }
+    }
+}
+
+/// The service of [`AddStateLayer`].
+#[derive(Clone)]
+struct AddState<S> {
+    inner: S,
+    state: Arc<Extensions>,
+}
+
+impl<S, B> Service<Request<B>> for AddState<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> S::Future {
+        request.extensions_mut().extend((*self.state).clone());
+        self.inner.call(request)
+    }
 }
 
 /// helmet's defaults (v7), plus HSTS when `http.hsts` is on.
