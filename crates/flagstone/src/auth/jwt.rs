@@ -40,6 +40,7 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind as JwtErrorKind,
 };
@@ -185,7 +186,26 @@ struct Inner {
 
 struct VerifyingKey {
     kid: String,
-    key: DecodingKey,
+    key: Verifier,
+}
+
+/// How one key checks a signature.
+enum Verifier {
+    /// HS256: the HMAC keyed once, cloned for each token, so that a verification hashes
+    /// only the token.
+    Hmac(Hmac<Sha256>),
+    /// EdDSA and RS256, through jsonwebtoken.
+    Pem(DecodingKey),
+}
+
+impl Verifier {
+    fn hmac(secret: &[u8]) -> Self {
+        match <Hmac<Sha256> as KeyInit>::new_from_slice(secret) {
+            Ok(mac) => Self::Hmac(mac),
+            // HMAC takes keys of any length; should that ever change, jsonwebtoken can.
+            Err(_) => Self::Pem(DecodingKey::from_secret(secret)),
+        }
+    }
 }
 
 /// What a token's header is first read as: only the fields that decide which key to try.
@@ -234,7 +254,7 @@ impl JwtKeys {
             kid: kid.clone(),
             verifying: vec![VerifyingKey {
                 kid,
-                key: DecodingKey::from_secret(secret),
+                key: Verifier::hmac(secret),
             }],
         };
         Self::new(
@@ -334,7 +354,7 @@ impl JwtKeys {
             .typ
             .as_deref()
             .is_none_or(|typ| typ.eq_ignore_ascii_case("JWT"));
-        if raw.crit.is_some() || !typ_ok || serde_json::from_slice::<Header>(&header).is_err() {
+        if raw.crit.is_some() || !typ_ok {
             return Err(TokenError::Malformed);
         }
         let mut keys = inner.verifying.iter().filter(|key| match &raw.kid {
@@ -345,15 +365,60 @@ impl JwtKeys {
             return Err(TokenError::UnknownKey);
         };
         for key in std::iter::once(first).chain(keys) {
-            match jsonwebtoken::decode::<Claims>(token, &key.key, &inner.validation) {
-                Ok(data) => return self.check_issued_at(data.claims),
-                Err(error) => match TokenError::from_jwt(&error) {
-                    TokenError::BadSignature => continue,
-                    other => return Err(other),
-                },
+            let verified = match &key.key {
+                Verifier::Hmac(mac) => self.verify_hmac(token, mac),
+                Verifier::Pem(key) => {
+                    if serde_json::from_slice::<Header>(&header).is_err() {
+                        return Err(TokenError::Malformed);
+                    }
+                    jsonwebtoken::decode::<Claims>(token, key, &inner.validation)
+                        .map(|data| data.claims)
+                        .map_err(|error| TokenError::from_jwt(&error))
+                }
+            };
+            match verified {
+                Ok(claims) => return self.check_issued_at(claims),
+                Err(TokenError::BadSignature) => continue,
+                Err(other) => return Err(other),
             }
         }
         Err(TokenError::BadSignature)
+    }
+
+    /// HS256 verification of a token whose header was checked: the signature (compared in
+    /// constant time), then the claims with the rules jsonwebtoken applies to the other
+    /// algorithms: `exp` and `nbf` within the leeway, `iss` and `aud` the configured ones.
+    fn verify_hmac(&self, token: &str, mac: &Hmac<Sha256>) -> Result<Claims, TokenError> {
+        let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| TokenError::Malformed)?;
+        mac.clone()
+            .chain_update(signed.as_bytes())
+            .verify_slice(&signature)
+            .map_err(|_| TokenError::BadSignature)?;
+        let (_, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| TokenError::Malformed)?;
+        let claims: Claims =
+            serde_json::from_slice(&payload).map_err(|_| TokenError::MissingClaim)?;
+        let inner = &self.inner;
+        let leeway = i64::try_from(inner.leeway.as_secs()).unwrap_or(i64::MAX);
+        let now = now();
+        if claims.exp < now.saturating_sub(leeway) {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf > now.saturating_add(leeway) {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.iss != inner.issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        if claims.aud != inner.audience {
+            return Err(TokenError::WrongAudience);
+        }
+        Ok(claims)
     }
 
     /// `iat` must not be in the future either (jsonwebtoken checks only `exp` and `nbf`).
@@ -397,7 +462,7 @@ struct KeySet {
 
 impl KeySet {
     /// Adds a verification key unless one with the same `kid` (the same material) is there.
-    fn accept(&mut self, kid: String, key: DecodingKey) {
+    fn accept(&mut self, kid: String, key: Verifier) {
         if !self.verifying.iter().any(|known| known.kid == kid) {
             self.verifying.push(VerifyingKey { kid, key });
         }
@@ -428,7 +493,7 @@ fn hmac_keys(config: &AuthConfig, profile: Profile) -> Result<KeySet> {
         kid: kid.clone(),
         verifying: Vec::new(),
     };
-    keys.accept(kid, DecodingKey::from_secret(&secret));
+    keys.accept(kid, Verifier::hmac(&secret));
     for (i, previous) in config.previous_secrets.iter().enumerate() {
         if previous.is_empty() {
             return Err(Error::internal(format!(
@@ -436,7 +501,7 @@ fn hmac_keys(config: &AuthConfig, profile: Profile) -> Result<KeySet> {
             )));
         }
         let previous = previous.expose().as_bytes();
-        keys.accept(fingerprint(previous), DecodingKey::from_secret(previous));
+        keys.accept(fingerprint(previous), Verifier::hmac(previous));
     }
     Ok(keys)
 }
@@ -496,10 +561,10 @@ fn pem_keys(config: &AuthConfig) -> Result<KeySet> {
         kid: kid.clone(),
         verifying: Vec::new(),
     };
-    keys.accept(kid, current);
+    keys.accept(kid, Verifier::Pem(current));
     for (i, path) in config.previous_public_key_files.iter().enumerate() {
         let (kid, key) = public(&format!("auth.previous_public_key_files[{i}]"), path)?;
-        keys.accept(kid, key);
+        keys.accept(kid, Verifier::Pem(key));
     }
     Ok(keys)
 }
