@@ -92,10 +92,13 @@ async fn editors() -> &'static str {
     "editors' corner"
 }
 
-/// Anyone; says who is asking.
+/// Anyone; says who is asking, and with which token.
 #[utoipa::path(get, path = "/whoami", responses((status = 200, body = String)))]
 async fn whoami(MaybeAuthUser(user): MaybeAuthUser) -> String {
-    user.map_or_else(|| "anonymous".to_owned(), |u| u.sub().to_owned())
+    user.map_or_else(
+        || "anonymous".to_owned(),
+        |u| format!("{} {}", u.sub(), u.token()),
+    )
 }
 
 /// A note, readable by its owner or an admin.
@@ -635,6 +638,10 @@ async fn bad_access_tokens_are_401_with_a_challenge() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(h.app.get("/api/v1/whoami").await.text(), "anonymous");
+    // A good token: the caller, and the very token presented.
+    let text = h.get("/api/v1/whoami", &access).await.text();
+    let (sub, token) = text.split_once(' ').unwrap();
+    assert_eq!((sub.len(), token), (24, access.as_str()));
 }
 
 fn base64_url(bytes: &[u8]) -> String {

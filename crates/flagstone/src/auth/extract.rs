@@ -33,7 +33,14 @@ use crate::{Error, Id, Result};
 #[derive(Clone, Debug)]
 pub struct AuthUser {
     id: bson::oid::ObjectId,
-    claims: Arc<Claims>,
+    presented: Arc<Presented>,
+}
+
+/// What a request presented: the verified token and its claims.
+#[derive(Debug)]
+struct Presented {
+    claims: Claims,
+    token: Box<str>,
 }
 
 impl AuthUser {
@@ -44,35 +51,44 @@ impl AuthUser {
 
     /// The user's id as 24 hex characters (the `sub` claim).
     pub fn sub(&self) -> &str {
-        &self.claims.sub
+        &self.presented.claims.sub
     }
 
     /// The user's roles when the token was issued.
     pub fn roles(&self) -> &[String] {
-        &self.claims.roles
+        &self.presented.claims.roles
     }
 
     /// Whether the user has `role`.
     pub fn has_role(&self, role: &str) -> bool {
-        self.claims.roles.iter().any(|r| r == role)
+        self.presented.claims.roles.iter().any(|r| r == role)
     }
 
     /// The login session the token belongs to (the `sid` claim), if any.
     pub fn session_id(&self) -> Option<&str> {
-        self.claims.sid.as_deref()
+        self.presented.claims.sid.as_deref()
     }
 
     /// All the token's claims.
     pub fn claims(&self) -> &Claims {
-        &self.claims
+        &self.presented.claims
     }
 
-    pub(crate) fn from_claims(claims: Claims) -> Result<Self> {
+    /// The access token the request presented (from the `Authorization` header or the
+    /// access cookie), for APIs that hand it back.
+    pub fn token(&self) -> &str {
+        &self.presented.token
+    }
+
+    pub(crate) fn from_claims(claims: Claims, token: &str) -> Result<Self> {
         let id = bson::oid::ObjectId::parse_str(&claims.sub)
             .map_err(|_| invalid_token("the token's subject is not a user id", "token_claims"))?;
         Ok(Self {
             id,
-            claims: Arc::new(claims),
+            presented: Arc::new(Presented {
+                claims,
+                token: token.into(),
+            }),
         })
     }
 }
@@ -490,20 +506,18 @@ mod tests {
     use super::*;
 
     fn user(sub: &str, roles: &[&str]) -> AuthUser {
-        AuthUser {
-            id: bson::oid::ObjectId::parse_str(sub).unwrap(),
-            claims: Arc::new(Claims {
-                sub: sub.to_owned(),
-                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-                jti: "j".into(),
-                iat: 0,
-                nbf: 0,
-                exp: 0,
-                iss: "i".into(),
-                aud: "a".into(),
-                sid: None,
-            }),
-        }
+        let claims = Claims {
+            sub: sub.to_owned(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            jti: "j".into(),
+            iat: 0,
+            nbf: 0,
+            exp: 0,
+            iss: "i".into(),
+            aud: "a".into(),
+            sid: None,
+        };
+        AuthUser::from_claims(claims, "token").unwrap()
     }
 
     const ALICE: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";

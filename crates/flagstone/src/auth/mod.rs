@@ -211,7 +211,7 @@ impl Auth {
         if from_cookie && extract::is_unsafe(method) {
             self.csrf_check(headers)?;
         }
-        AuthUser::from_claims(claims).map(Some)
+        AuthUser::from_claims(claims, token).map(Some)
     }
 
     /// The CSRF check for a cookie-authenticated, state-changing request (see the module

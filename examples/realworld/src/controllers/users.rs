@@ -1,9 +1,8 @@
 //! `POST /users`, `POST /users/login`, `GET /user`, `PUT /user`.
 
-use flagstone::{axum::http::HeaderMap, http::ClientIp, prelude::*, validation::Valid};
+use flagstone::{http::ClientIp, prelude::*, validation::Valid};
 use serde::Deserialize;
 
-use super::presented_token;
 use crate::{
     models::UserEnvelope,
     services::{Conduit, Login, NewUser, UserChanges},
@@ -68,11 +67,8 @@ pub async fn login(
 pub async fn current(
     Extension(conduit): Extension<Conduit>,
     user: AuthUser,
-    headers: HeaderMap,
 ) -> flagstone::Result<Json<UserEnvelope>> {
-    let user = conduit
-        .current(user.id(), presented_token(&headers))
-        .await?;
+    let user = conduit.current(user.id(), user.token().to_owned()).await?;
     Ok(Json(UserEnvelope { user }))
 }
 
@@ -83,11 +79,10 @@ pub async fn current(
 pub async fn update(
     Extension(conduit): Extension<Conduit>,
     user: AuthUser,
-    headers: HeaderMap,
     Valid(Json(body)): Valid<Json<Settings>>,
 ) -> flagstone::Result<Json<UserEnvelope>> {
     let user = conduit
-        .update_user(user.id(), body.user, presented_token(&headers))
+        .update_user(user.id(), body.user, user.token().to_owned())
         .await?;
     Ok(Json(UserEnvelope { user }))
 }
