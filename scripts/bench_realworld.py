@@ -631,6 +631,8 @@ def report_counted(rows: list[dict], targets: list[Target], args: argparse.Names
     out.append(f"- data: 2 users (one following the other), {args.articles} articles with 3 tags and "
                f"{args.comments} comments each; MongoDB-compatible server {meta['mongodb']}")
     out.append(f"- targets: " + "; ".join(f"`{t.name}` = `{shlex.join(t.argv[-1:])}`" for t in targets))
+    if args.env:
+        out.append("- environment of the Flagstone targets: " + ", ".join(f"`{e}`" for e in args.env))
     out.append(f"- dumps: `{os.path.relpath(args.callgrind_dir, ROOT)}/<target>.<scenario>.callgrind` "
                "(`callgrind_annotate --inclusive=yes FILE` shows where the instructions went)")
     out += ["", "| target | scenario | requests | non-2xx | instructions/req | bytes/resp (JSON) |",
@@ -681,6 +683,8 @@ def main() -> None:
                    help="count instructions per request under valgrind's callgrind instead of timing wrk runs")
     p.add_argument("--requests", type=int, default=200,
                    help="requests per scenario in --callgrind mode (a tenth for login; default 200)")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment for the Flagstone targets, e.g. FLAGSTONE_HTTP__COMPRESSION=false")
     p.add_argument("--out", help="where to write the Markdown report (default bench-results/realworld-<time>.md)")
     args = p.parse_args()
     args.scenario_list = [s for s in args.scenarios.split(",") if s]
@@ -693,6 +697,13 @@ def main() -> None:
     now = dt.datetime.now(dt.timezone.utc)
     run_id = now.strftime("%Y%m%d%H%M%S")
     targets = make_targets(args, run_id)
+    for spec in args.env:
+        key, sep, value = spec.partition("=")
+        if not sep or not key:
+            sys.exit(f"bench: --env wants KEY=VALUE, got {spec!r}")
+        for t in targets:
+            if t.package == "realworld":
+                t.env[key] = value
     if args.callgrind:
         if not shutil.which("callgrind_control"):
             sys.exit("bench: --callgrind needs valgrind (apt-get install valgrind)")

@@ -830,12 +830,31 @@ async fn large_responses_are_gzipped_when_accepted() {
     let plain = app.get("/api/v1/big").await;
     assert_eq!(plain.header("content-encoding"), None);
     assert_eq!(plain.bytes().as_ref(), raw.as_slice());
+    // Not compressed, but it could have been: caches must keep the variants apart.
+    assert_eq!(plain.header("vary"), Some("accept-encoding"));
+    for declined in ["identity", "gzip;q=0", "deflate"] {
+        let response = app
+            .send(get_with("/api/v1/big", &[("accept-encoding", declined)]))
+            .await;
+        assert_eq!(response.header("content-encoding"), None, "{declined}");
+        assert_eq!(
+            response.header("vary"),
+            Some("accept-encoding"),
+            "{declined}"
+        );
+        assert_eq!(response.bytes().as_ref(), raw.as_slice(), "{declined}");
+    }
+    let brotli = app
+        .send(get_with("/api/v1/big", &[("accept-encoding", "BR")]))
+        .await;
+    assert_eq!(brotli.header("content-encoding"), Some("br"));
 
     let gzipped = app
         .send(get_with("/api/v1/big", &[("accept-encoding", "gzip")]))
         .await;
     assert_eq!(gzipped.status(), StatusCode::OK);
     assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
+    assert_eq!(gzipped.header("vary"), Some("accept-encoding"));
     assert!(gzipped.bytes().len() < raw.len());
     let mut decoded = Vec::new();
     std::io::Read::read_to_end(

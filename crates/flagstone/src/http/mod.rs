@@ -53,7 +53,7 @@ use tower::{BoxError, Layer, Service, ServiceBuilder};
 use tower_http::{
     body::UnsyncBoxBody,
     catch_panic::CatchPanicLayer,
-    compression::CompressionLayer,
+    compression::{Compression, CompressionBody, CompressionLayer},
     cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer},
     decompression::{DecompressionBody, RequestDecompressionLayer},
     limit::{RequestBodyLimitLayer, ResponseBody},
@@ -151,10 +151,108 @@ pub(crate) fn wrap(
         .option_layer(catch_panic)
         .service(router.layer(RouteTagLayer));
     match config.http.compression {
-        true => Router::new()
-            .fallback_service(CompressionLayer::new().gzip(true).br(true).layer(service)),
+        true => Router::new().fallback_service(NegotiatedCompression::new(service)),
         false => Router::new().fallback_service(service),
     }
+}
+
+/// Compression (gzip, brotli) for the requests that accept it; the others skip the layer
+/// and its body wrapper, and only get the `Vary: accept-encoding` the layer would have
+/// added. tower-http negotiates the encoding (q-values included) for any request whose
+/// `Accept-Encoding` names one of them.
+#[derive(Clone)]
+struct NegotiatedCompression<S> {
+    compressed: Compression<S>,
+    plain: S,
+}
+
+impl<S: Clone> NegotiatedCompression<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            compressed: CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .layer(inner.clone()),
+            plain: inner,
+        }
+    }
+}
+
+/// Whether `Accept-Encoding` mentions an encoding the server compresses with.
+fn accepts_compression(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .any(|value| {
+            value
+                .as_bytes()
+                .windows(2)
+                .any(|pair| pair.eq_ignore_ascii_case(b"br") || pair.eq_ignore_ascii_case(b"gz"))
+        })
+}
+
+type CompressedFuture<F> = futures_util::future::MapOk<
+    tower_http::compression::ResponseFuture<F, tower_http::compression::DefaultPredicate>,
+    fn(Response<CompressionBody<Body>>) -> Response,
+>;
+
+impl<S> Service<Request<Body>> for NegotiatedCompression<S>
+where
+    S: Service<Request<Body>, Response = Response> + Clone,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = futures_util::future::Either<
+        CompressedFuture<S::Future>,
+        futures_util::future::MapOk<S::Future, fn(Response) -> Response>,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        std::task::ready!(self.compressed.poll_ready(cx))?;
+        self.plain.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        use futures_util::TryFutureExt as _;
+        match accepts_compression(request.headers()) {
+            true => futures_util::future::Either::Left(
+                self.compressed
+                    .call(request)
+                    .map_ok(IntoResponse::into_response as fn(_) -> Response),
+            ),
+            false => futures_util::future::Either::Right(
+                self.plain
+                    .call(request)
+                    .map_ok(vary_on_encoding as fn(_) -> Response),
+            ),
+        }
+    }
+}
+
+/// What the compression layer does to a response it could compress but the client did not
+/// ask for compressed: `Vary: accept-encoding`, so that caches keep the variants apart.
+fn vary_on_encoding(mut response: Response) -> Response {
+    use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
+    let headers = response.headers();
+    let compressible = !headers.contains_key(header::CONTENT_ENCODING)
+        && !headers.contains_key(header::CONTENT_RANGE)
+        && DefaultPredicate::new().should_compress(&response);
+    let varies = response
+        .headers()
+        .get_all(header::VARY)
+        .iter()
+        .any(|value| {
+            value
+                .as_bytes()
+                .windows(b"accept-encoding".len())
+                .any(|window| window.eq_ignore_ascii_case(b"accept-encoding"))
+        });
+    if compressible && !varies {
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    response
 }
 
 /// The 500 problem a panicking handler answers.
