@@ -3,6 +3,7 @@
 use std::{
     fs, io,
     path::{Path, PathBuf},
+    sync::atomic::{AtomicU64, Ordering},
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -11,7 +12,8 @@ use futures_util::future::BoxFuture;
 use super::{Mail, MailError, MailTransport, random_u64};
 
 /// Writes each mail as an RFC 5322 `.eml` file into a directory (created when missing),
-/// named `<unix milliseconds>-<random>.eml` so names are unique and sort by time. Mail
+/// named `<unix milliseconds>-<sequence>-<random>.eml` so names are unique and sort by
+/// time, and mails of one process sent in the same millisecond sort in order. Mail
 /// clients open these files; handy for looking at real mails without an SMTP server.
 ///
 /// A file appears complete or not at all: it is written under a temporary name first.
@@ -32,6 +34,9 @@ impl FileTransport {
     }
 }
 
+/// Orders the mails one process writes within a millisecond.
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
 impl MailTransport for FileTransport {
     fn send<'a>(&'a self, from: &'a str, mail: &'a Mail) -> BoxFuture<'a, Result<(), MailError>> {
         Box::pin(async move {
@@ -40,7 +45,8 @@ impl MailTransport for FileTransport {
             let millis = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis());
-            let name = format!("{millis:013}-{:016x}.eml", random_u64());
+            let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 1_000_000;
+            let name = format!("{millis:013}-{sequence:06}-{:016x}.eml", random_u64());
             tokio::task::spawn_blocking(move || write(&dir, &name, &bytes))
                 .await
                 .map_err(|e| MailError::retryable("the mail file writer stopped").with_source(e))?
