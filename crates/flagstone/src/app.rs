@@ -335,6 +335,21 @@ impl App {
     /// The complete router: health, metrics, the API under its prefix and the fallback,
     /// all wrapped in the default middleware stack.
     pub fn into_router(self) -> Router {
+        Router::new().fallback_service(self.into_service())
+    }
+
+    /// What [`App::into_router`] serves, without the router around it.
+    fn into_service(
+        self,
+    ) -> impl tower::Service<
+        axum::extract::Request,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static {
         let prefix = self.config.api.prefix.as_str();
         let own = match prefix.is_empty() {
             true => self.root.merge(self.api),
@@ -358,8 +373,11 @@ impl App {
             },
         );
         let mut router = health::routes(self.readiness);
+        let mut probe_paths = vec!["/health/live".to_owned(), "/health/ready".to_owned()];
         #[cfg(feature = "openapi")]
         if self.config.openapi.enabled {
+            probe_paths.push(self.config.openapi.json_path.clone());
+            probe_paths.push(self.config.openapi.docs_path.clone());
             let document = crate::openapi::build(&self.config, self.openapi, &*self.renderer);
             // Serializing plain strings, maps and numbers cannot fail.
             let json = serde_json::to_vec(&document).unwrap_or_default();
@@ -367,6 +385,7 @@ impl App {
         }
         if let Some(metrics) = &self.metrics {
             let metrics = metrics.clone();
+            probe_paths.push(self.config.metrics.path.clone());
             router = router.route(
                 &self.config.metrics.path,
                 get(move || async move {
@@ -379,8 +398,15 @@ impl App {
                 }),
             );
         }
-        let router = router.merge(http::limit(own, &self.config, self.stream_limit, state));
-        http::wrap(router, &self.config, self.renderer, self.metrics)
+        let own = http::limit(own, &self.config, self.stream_limit, state);
+        http::wrap(
+            router,
+            probe_paths,
+            own,
+            &self.config,
+            self.renderer,
+            self.metrics,
+        )
     }
 
     /// Binds `server.host:server.port`, prints the URL (and the docs page's), and serves
@@ -423,9 +449,10 @@ impl App {
             tracing::info!(grace = ?grace, "shutting down: draining in-flight requests");
             let _ = fired_tx.send(());
         };
-        let make_service = self
-            .into_router()
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let make_service =
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                SocketAddr,
+            >(self.into_service());
         let server = axum::serve(listener, make_service)
             .with_graceful_shutdown(signal)
             .into_future();

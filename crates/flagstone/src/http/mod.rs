@@ -37,6 +37,7 @@ mod request_id;
 mod shed;
 
 use std::{
+    convert::Infallible,
     sync::Arc,
     task::{Context, Poll},
 };
@@ -46,10 +47,11 @@ use axum::{
     body::Body,
     extract::DefaultBodyLimit,
     response::{IntoResponse, Response},
+    routing::future::RouteFuture,
 };
 use bytes::Bytes;
 use http::{Extensions, HeaderName, HeaderValue, Request, StatusCode, header};
-use tower::{BoxError, Layer, Service, ServiceBuilder};
+use tower::{BoxError, Layer, Service, ServiceBuilder, util::Either};
 use tower_http::{
     body::UnsyncBoxBody,
     catch_panic::CatchPanicLayer,
@@ -83,7 +85,12 @@ pub(crate) fn limit(
     config: &Config,
     stream_limit: Option<u64>,
     state: Extensions,
-) -> Router {
+) -> impl Service<Request<Body>, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ Sync
++ 'static
++ use<> {
     let limit = usize::try_from(config.server.body_limit).unwrap_or(usize::MAX);
     let outer = stream_limit.map_or(limit, |stream| {
         usize::try_from(stream).unwrap_or(usize::MAX).max(limit)
@@ -119,17 +126,35 @@ pub(crate) fn limit(
         .layer(DefaultBodyLimit::max(limit))
         .layer(AddStateLayer(Arc::new(state)))
         .service(router.layer(RouteTagLayer));
-    Router::new().fallback_service(service)
+    service
 }
 
-/// Wraps every route, health and metrics included, in the outer layers: panic catching,
-/// the core layer and compression. Like [`limit`], as services around the whole router.
-pub(crate) fn wrap(
-    router: Router,
+/// The whole app as one service: the probe routes (health, metrics, the OpenAPI document),
+/// which `probe_paths` lists, beside the limited app, both inside the outer layers: panic
+/// catching, the core layer and compression. Like [`limit`], services around the routers,
+/// not layers on each route; a request goes to the probes only when its path is one of
+/// theirs, so the app's requests skip a second routing.
+pub(crate) fn wrap<A>(
+    probes: Router,
+    probe_paths: Vec<String>,
+    app: A,
     config: &Config,
     renderer: Arc<dyn ProblemRenderer>,
     metrics: Option<Arc<Metrics>>,
-) -> Router {
+) -> impl Service<Request<Body>, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ Sync
++ 'static
++ use<A>
+where
+    A: Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    A::Future: Send + 'static,
+{
     let catch_panic = config.http.catch_panic.then(|| {
         ServiceBuilder::new()
             .map_response(|response: Response<UnsyncBoxBody<Bytes, BoxError>>| {
@@ -149,10 +174,44 @@ pub(crate) fn wrap(
     let service = ServiceBuilder::new()
         .layer(CoreLayer(Arc::new(core)))
         .option_layer(catch_panic)
-        .service(router.layer(RouteTagLayer));
+        .service(Probes {
+            paths: probe_paths.into(),
+            probes: probes.layer(RouteTagLayer),
+            app,
+        });
     match config.http.compression {
-        true => Router::new().fallback_service(NegotiatedCompression::new(service)),
-        false => Router::new().fallback_service(service),
+        true => Either::Left(NegotiatedCompression::new(service)),
+        false => Either::Right(service),
+    }
+}
+
+/// Sends the requests for the probe paths to their router and the rest to the app.
+#[derive(Clone)]
+struct Probes<A> {
+    paths: Arc<[String]>,
+    probes: Router,
+    app: A,
+}
+
+impl<A> Service<Request<Body>> for Probes<A>
+where
+    A: Service<Request<Body>, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures_util::future::Either<RouteFuture<Infallible>, A::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        std::task::ready!(Service::<Request<Body>>::poll_ready(&mut self.probes, cx))?;
+        self.app.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let path = request.uri().path();
+        match self.paths.iter().any(|probe| probe == path) {
+            true => futures_util::future::Either::Left(self.probes.call(request)),
+            false => futures_util::future::Either::Right(self.app.call(request)),
+        }
     }
 }
 
