@@ -893,6 +893,16 @@ async fn gzip_request_bodies_are_decompressed_within_the_body_limit() {
     assert_eq!(response.status(), StatusCode::OK, "{}", response.text());
     assert_eq!(response.json(), small);
 
+    // An encoding the server cannot undo is refused, not read as JSON.
+    let unknown = request(
+        Method::POST,
+        "/api/v1/echo",
+        &[JSON, ("content-encoding", "x-unknown")],
+        serde_json::to_vec(&small).unwrap(),
+    );
+    let response = app.send(unknown).await;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
     // Small on the wire, over the limit once inflated.
     let bomb = json!({ "padding": "a".repeat(64 * 1024) });
     let request = gzip_post(&bomb);

@@ -100,12 +100,14 @@ pub(crate) fn limit(
     // Each optional layer keeps `Request<Body>` in and `Response<Body>` out, so that it
     // can be left out without changing the stack's type.
     let decompression = config.http.decompression.then(|| {
-        ServiceBuilder::new()
-            .map_response(|response: Response<UnsyncBoxBody<Bytes, BoxError>>| {
-                response.map(Body::new)
-            })
-            .layer(RequestDecompressionLayer::new())
-            .map_request(|request: Request<DecompressionBody<Body>>| request.map(Body::new))
+        WhenEncodedLayer(
+            ServiceBuilder::new()
+                .map_response(|response: Response<UnsyncBoxBody<Bytes, BoxError>>| {
+                    response.map(Body::new)
+                })
+                .layer(RequestDecompressionLayer::new())
+                .map_request(|request: Request<DecompressionBody<Body>>| request.map(Body::new)),
+        )
     });
     let service = ServiceBuilder::new()
         .option_layer(cors(config))
@@ -325,6 +327,51 @@ fn panic_response(panic: Box<dyn std::any::Any + Send>) -> Response<Body> {
         "handler panicked: {message}"
     )))
     .into_response()
+}
+
+/// Applies its layer to the requests with a `Content-Encoding` only: decompression has
+/// nothing to do for the others, which then skip it and its body wrapper.
+#[derive(Clone)]
+struct WhenEncodedLayer<L>(L);
+
+impl<L: Layer<S>, S: Clone> Layer<S> for WhenEncodedLayer<L> {
+    type Service = WhenEncoded<L::Service, S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        WhenEncoded {
+            encoded: self.0.layer(inner.clone()),
+            plain: inner,
+        }
+    }
+}
+
+/// The service of [`WhenEncodedLayer`].
+#[derive(Clone)]
+struct WhenEncoded<E, S> {
+    encoded: E,
+    plain: S,
+}
+
+impl<E, S> Service<Request<Body>> for WhenEncoded<E, S>
+where
+    E: Service<Request<Body>, Response = Response, Error = S::Error>,
+    S: Service<Request<Body>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = futures_util::future::Either<E::Future, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        std::task::ready!(self.encoded.poll_ready(cx))?;
+        self.plain.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        match request.headers().contains_key(header::CONTENT_ENCODING) {
+            true => futures_util::future::Either::Left(self.encoded.call(request)),
+            false => futures_util::future::Either::Right(self.plain.call(request)),
+        }
+    }
 }
 
 /// Adds the app's shared values ([`App::state`](crate::App::state)) to each request.
