@@ -76,7 +76,7 @@ type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Sen
 
 impl<S> Service<Request<Body>> for Core<S>
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
     S::Future: Send + 'static,
 {
     type Response = Response;
@@ -89,9 +89,6 @@ where
 
     fn call(&mut self, mut request: Request<Body>) -> BoxFuture {
         let settings = self.settings.clone();
-        // The clone is the one that was not driven to readiness; keep the ready one.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
 
         let start = Instant::now();
         let request_id = settings.request_id.then(|| {
@@ -121,12 +118,14 @@ where
             tracing::Span::none()
         };
 
+        // Called, then polled, inside the span: routing and the handler run in it.
+        let future = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
         Box::pin(async move {
             let in_flight = settings.metrics.as_deref().map(Metrics::start);
-            // Called inside the span, so that routing and the handler run in it.
-            let Ok(mut response) = async move { inner.call(request).await }
-                .instrument(span.clone())
-                .await;
+            let Ok(mut response) = future.instrument(span.clone()).await;
             let route = response.extensions_mut().remove::<MatchedPath>();
             if response.status().is_client_error() || response.status().is_server_error() {
                 response =

@@ -57,7 +57,7 @@ use tower_http::{
     catch_panic::CatchPanicLayer,
     compression::{Compression, CompressionBody, CompressionLayer},
     cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer},
-    decompression::{DecompressionBody, RequestDecompressionLayer},
+    decompression::{RequestDecompression, RequestDecompressionLayer},
     limit::{RequestBodyLimitLayer, ResponseBody},
     timeout::TimeoutLayer,
 };
@@ -99,16 +99,10 @@ pub(crate) fn limit(
     let timeout = config.server.request_timeout;
     // Each optional layer keeps `Request<Body>` in and `Response<Body>` out, so that it
     // can be left out without changing the stack's type.
-    let decompression = config.http.decompression.then(|| {
-        WhenEncodedLayer(
-            ServiceBuilder::new()
-                .map_response(|response: Response<UnsyncBoxBody<Bytes, BoxError>>| {
-                    response.map(Body::new)
-                })
-                .layer(RequestDecompressionLayer::new())
-                .map_request(|request: Request<DecompressionBody<Body>>| request.map(Body::new)),
-        )
-    });
+    let decompression = config
+        .http
+        .decompression
+        .then_some(tower::layer::layer_fn(Decompress::new));
     let service = ServiceBuilder::new()
         .option_layer(cors(config))
         .option_layer(
@@ -222,20 +216,11 @@ where
 /// added. tower-http negotiates the encoding (q-values included) for any request whose
 /// `Accept-Encoding` names one of them.
 #[derive(Clone)]
-struct NegotiatedCompression<S> {
-    compressed: Compression<S>,
-    plain: S,
-}
+struct NegotiatedCompression<S>(Compression<S>);
 
-impl<S: Clone> NegotiatedCompression<S> {
+impl<S> NegotiatedCompression<S> {
     fn new(inner: S) -> Self {
-        Self {
-            compressed: CompressionLayer::new()
-                .gzip(true)
-                .br(true)
-                .layer(inner.clone()),
-            plain: inner,
-        }
+        Self(CompressionLayer::new().gzip(true).br(true).layer(inner))
     }
 }
 
@@ -259,7 +244,7 @@ type CompressedFuture<F> = futures_util::future::MapOk<
 
 impl<S> Service<Request<Body>> for NegotiatedCompression<S>
 where
-    S: Service<Request<Body>, Response = Response> + Clone,
+    S: Service<Request<Body>, Response = Response>,
 {
     type Response = Response;
     type Error = S::Error;
@@ -269,20 +254,20 @@ where
     >;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        std::task::ready!(self.compressed.poll_ready(cx))?;
-        self.plain.poll_ready(cx)
+        self.0.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         use futures_util::TryFutureExt as _;
         match accepts_compression(request.headers()) {
             true => futures_util::future::Either::Left(
-                self.compressed
+                self.0
                     .call(request)
                     .map_ok(IntoResponse::into_response as fn(_) -> Response),
             ),
             false => futures_util::future::Either::Right(
-                self.plain
+                self.0
+                    .get_mut()
                     .call(request)
                     .map_ok(vary_on_encoding as fn(_) -> Response),
             ),
@@ -329,48 +314,72 @@ fn panic_response(panic: Box<dyn std::any::Any + Send>) -> Response<Body> {
     .into_response()
 }
 
-/// Applies its layer to the requests with a `Content-Encoding` only: decompression has
-/// nothing to do for the others, which then skip it and its body wrapper.
+/// Request decompression for the requests with a `Content-Encoding` only: it has nothing
+/// to do for the others, which skip it and its body wrapper.
 #[derive(Clone)]
-struct WhenEncodedLayer<L>(L);
+struct Decompress<S>(RequestDecompression<AxumBody<S>>);
 
-impl<L: Layer<S>, S: Clone> Layer<S> for WhenEncodedLayer<L> {
-    type Service = WhenEncoded<L::Service, S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        WhenEncoded {
-            encoded: self.0.layer(inner.clone()),
-            plain: inner,
-        }
+impl<S> Decompress<S> {
+    fn new(inner: S) -> Self {
+        Self(RequestDecompressionLayer::new().layer(AxumBody(inner)))
     }
 }
 
-/// The service of [`WhenEncodedLayer`].
-#[derive(Clone)]
-struct WhenEncoded<E, S> {
-    encoded: E,
-    plain: S,
-}
-
-impl<E, S> Service<Request<Body>> for WhenEncoded<E, S>
+impl<S> Service<Request<Body>> for Decompress<S>
 where
-    E: Service<Request<Body>, Response = Response, Error = S::Error>,
     S: Service<Request<Body>, Response = Response>,
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = futures_util::future::Either<E::Future, S::Future>;
+    type Future = futures_util::future::Either<
+        futures_util::future::MapOk<
+            tower_http::decompression::RequestDecompressionFuture<S::Future, Body, S::Error>,
+            fn(Response<UnsyncBoxBody<Bytes, BoxError>>) -> Response,
+        >,
+        S::Future,
+    >;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        std::task::ready!(self.encoded.poll_ready(cx))?;
-        self.plain.poll_ready(cx)
+        self.0.get_mut().0.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
+        use futures_util::TryFutureExt as _;
         match request.headers().contains_key(header::CONTENT_ENCODING) {
-            true => futures_util::future::Either::Left(self.encoded.call(request)),
-            false => futures_util::future::Either::Right(self.plain.call(request)),
+            true => futures_util::future::Either::Left(
+                self.0
+                    .call(request)
+                    .map_ok(decompressed_response as fn(_) -> Response),
+            ),
+            false => futures_util::future::Either::Right(self.0.get_mut().0.call(request)),
         }
+    }
+}
+
+fn decompressed_response(response: Response<UnsyncBoxBody<Bytes, BoxError>>) -> Response {
+    response.map(Body::new)
+}
+
+/// Hands any request body on as axum's [`Body`].
+#[derive(Clone)]
+struct AxumBody<S>(S);
+
+impl<S, B> Service<Request<B>> for AxumBody<S>
+where
+    S: Service<Request<Body>>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> S::Future {
+        self.0.call(request.map(Body::new))
     }
 }
 

@@ -132,7 +132,7 @@ type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Sen
 
 impl<S> Service<Request<Body>> for RateLimit<S>
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
     S::Future: Send + 'static,
 {
     type Response = Response;
@@ -153,10 +153,9 @@ where
         match shared.limiter.check_key(&ip) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let future = self.inner.call(request);
                 Box::pin(async move {
-                    let Ok(mut response) = inner.call(request).await;
+                    let Ok(mut response) = future.await;
                     // An inner, route-specific limiter already described its budget (and
                     // may have refused the request with it): keep that.
                     if !response.headers().contains_key(RATELIMIT) {

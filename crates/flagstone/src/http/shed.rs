@@ -57,7 +57,7 @@ type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Sen
 
 impl<S> Service<Request<Body>> for LoadShed<S>
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
     S::Future: Send + 'static,
 {
     type Response = Response;
@@ -75,10 +75,9 @@ where
                 Error::unavailable("the server is busy, try again shortly", 1).into_response();
             return Box::pin(std::future::ready(Ok(response)));
         };
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let future = self.inner.call(request);
         Box::pin(async move {
-            let response = inner.call(request).await;
+            let response = future.await;
             drop(permit);
             response
         })
