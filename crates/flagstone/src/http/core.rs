@@ -10,10 +10,12 @@
 //! 2. works out [`ClientIp`] (trusted proxies only);
 //! 3. opens a tracing span (method, request id, client IP; the matched route once routing
 //!    has found it) and counts the request in flight;
-//! 4. after the inner service answers, renders any error as a problem — an [`Error`]
+//! 4. calls the inner service, turning a panic into a 500 when `http.catch_panic` is on
+//!    (the message goes to the log, never to the client);
+//! 5. renders any error as a problem — an [`Error`]
 //!    response with the request's id and path, and bare framework rejections (`text/plain`
 //!    or empty 4xx/5xx) in the same shape;
-//! 5. adds the security headers the response does not set itself, echoes the request id,
+//! 6. adds the security headers the response does not set itself, echoes the request id,
 //!    records the metrics and logs one line.
 //!
 //! [`Error`]: crate::Error
@@ -21,13 +23,19 @@
 use std::{
     convert::Infallible,
     future::Future,
+    panic::{self, AssertUnwindSafe},
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
     time::Instant,
 };
 
-use axum::{body::Body, extract::MatchedPath, response::Response};
+use axum::{
+    body::Body,
+    extract::MatchedPath,
+    response::{IntoResponse, Response},
+};
+use futures_util::FutureExt as _;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, header};
 use ipnet::IpNet;
 use tower::{Layer, Service};
@@ -48,6 +56,8 @@ pub(crate) struct CoreSettings {
     pub(crate) metrics: Option<Arc<Metrics>>,
     pub(crate) renderer: Arc<dyn ProblemRenderer>,
     pub(crate) validation_status: StatusCode,
+    /// Whether a panic in a handler becomes a 500 problem (`http.catch_panic`).
+    pub(crate) catch_panic: bool,
 }
 
 /// Applies [`Core`].
@@ -118,14 +128,30 @@ where
             tracing::Span::none()
         };
 
-        // Called, then polled, inside the span: routing and the handler run in it.
+        // Called, then polled, inside the span: routing and the handler run in it. A panic
+        // on the way, when caught, is the 500 the rest of this function then renders.
         let future = {
             let _entered = span.enter();
-            self.inner.call(request)
+            match settings.catch_panic {
+                true => panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))),
+                false => Ok(self.inner.call(request)),
+            }
         };
         Box::pin(async move {
             let in_flight = settings.metrics.as_deref().map(Metrics::start);
-            let Ok(mut response) = future.instrument(span.clone()).await;
+            let outcome = match future {
+                Ok(future) if settings.catch_panic => AssertUnwindSafe(future)
+                    .catch_unwind()
+                    .instrument(span.clone())
+                    .await
+                    .map(|Ok(response)| response),
+                Ok(future) => {
+                    let Ok(response) = future.instrument(span.clone()).await;
+                    Ok(response)
+                }
+                Err(panic) => Err(panic),
+            };
+            let mut response = outcome.unwrap_or_else(panic_response);
             let route = response.extensions_mut().remove::<MatchedPath>();
             if response.status().is_client_error() || response.status().is_server_error() {
                 response =
@@ -225,6 +251,19 @@ where
         }
         Poll::Ready(Ok(response))
     }
+}
+
+/// The 500 problem a panicking handler answers; the panic's message goes to the log only.
+fn panic_response(panic: Box<dyn std::any::Any + Send>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string payload".to_owned());
+    crate::Error::internal(std::io::Error::other(format!(
+        "handler panicked: {message}"
+    )))
+    .into_response()
 }
 
 /// Largest body of a framework rejection read back as the problem's detail.

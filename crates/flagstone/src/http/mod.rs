@@ -1,19 +1,18 @@
 //! The default middleware stack, on for every app and each part switchable in `[http]`,
 //! `[server]`, `[cors]` and `[rate_limit]`.
 //!
-//! From the outside in (the last six wrap the app's routes only; `/health/*` and
-//! `/metrics` are never throttled, shed or timed out):
+//! From the outside in (the last six wrap the app's routes only; `/health/*`, `/metrics`
+//! and the OpenAPI routes are never throttled, shed or timed out):
 //!
 //! | layer | does | configured by |
 //! | --- | --- | --- |
-//! | compression | gzip / brotli responses when the client accepts them | `http.compression` |
-//! | core | request id, client IP, tracing span, metrics, security headers, problem rendering | `http.request_id`, `http.trace`, `http.security_headers`, `http.hsts`, `http.content_security_policy`, `metrics.enabled`, `trusted_proxies` |
-//! | panic catching | a panic becomes a 500 problem; the server keeps serving | `http.catch_panic` |
+//! | compression | gzip / brotli responses when the client accepts them (others skip it) | `http.compression` |
+//! | core | request id, client IP, tracing span, panic catching, metrics, security headers, problem rendering | `http.request_id`, `http.trace`, `http.catch_panic`, `http.security_headers`, `http.hsts`, `http.content_security_policy`, `metrics.enabled`, `trusted_proxies` |
 //! | CORS | preflight and response headers for allowed origins | `cors.*` (off when no origin is allowed) |
 //! | rate limit | GCRA budget per client IP, 429 with `Retry-After` | `rate_limit.*` |
 //! | load shedding | 503 with `Retry-After` past `max_concurrency` requests in flight | `server.max_concurrency` |
 //! | timeout | 408 past `request_timeout` | `server.request_timeout` |
-//! | decompression | gzip / brotli request bodies | `http.decompression` |
+//! | decompression | gzip / brotli request bodies (requests without `Content-Encoding` skip it) | `http.decompression` |
 //! | body limit | 413 past `body_limit` bytes (after decompression) | `server.body_limit` |
 //!
 //! ```
@@ -54,7 +53,6 @@ use http::{Extensions, HeaderName, HeaderValue, Request, StatusCode, header};
 use tower::{BoxError, Layer, Service, ServiceBuilder, util::Either};
 use tower_http::{
     body::UnsyncBoxBody,
-    catch_panic::CatchPanicLayer,
     compression::{Compression, CompressionBody, CompressionLayer},
     cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer},
     decompression::{RequestDecompression, RequestDecompressionLayer},
@@ -67,7 +65,7 @@ pub use rate_limit::{RateLimit, RateLimitLayer};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
 pub use shed::{LoadShed, LoadShedLayer};
 
-use crate::{Config, Error, error::ProblemRenderer, telemetry::Metrics};
+use crate::{Config, error::ProblemRenderer, telemetry::Metrics};
 pub(crate) use core::{CoreLayer, CoreSettings, RouteTagLayer};
 
 /// Wraps the app's own routes (the API, root routes and the 404 fallback) in the limiting
@@ -151,13 +149,6 @@ where
         + 'static,
     A::Future: Send + 'static,
 {
-    let catch_panic = config.http.catch_panic.then(|| {
-        ServiceBuilder::new()
-            .map_response(|response: Response<UnsyncBoxBody<Bytes, BoxError>>| {
-                response.map(Body::new)
-            })
-            .layer(CatchPanicLayer::custom(panic_response))
-    });
     let core = CoreSettings {
         request_id: config.http.request_id,
         trace: config.http.trace,
@@ -166,10 +157,10 @@ where
         metrics,
         renderer,
         validation_status: config.api.validation_status,
+        catch_panic: config.http.catch_panic,
     };
     let service = ServiceBuilder::new()
         .layer(CoreLayer(Arc::new(core)))
-        .option_layer(catch_panic)
         .service(Probes {
             paths: probe_paths.into(),
             probes: probes.layer(RouteTagLayer),
@@ -299,19 +290,6 @@ fn vary_on_encoding(mut response: Response) -> Response {
             .append(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     response
-}
-
-/// The 500 problem a panicking handler answers.
-fn panic_response(panic: Box<dyn std::any::Any + Send>) -> Response<Body> {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string payload".to_owned());
-    Error::internal(std::io::Error::other(format!(
-        "handler panicked: {message}"
-    )))
-    .into_response()
 }
 
 /// Request decompression for the requests with a `Content-Encoding` only: it has nothing
