@@ -832,6 +832,8 @@ async fn large_responses_are_gzipped_when_accepted() {
     assert_eq!(plain.bytes().as_ref(), raw.as_slice());
     // Not compressed, but it could have been: caches must keep the variants apart.
     assert_eq!(plain.header("vary"), Some("accept-encoding"));
+    // Too small to be worth compressing either way: nothing varies.
+    assert_eq!(app.get("/api/v1/hello").await.header("vary"), None);
     for declined in ["identity", "gzip;q=0", "deflate"] {
         let response = app
             .send(get_with("/api/v1/big", &[("accept-encoding", declined)]))

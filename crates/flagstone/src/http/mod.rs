@@ -63,7 +63,7 @@ use tower_http::{
 pub use client_ip::ClientIp;
 pub use rate_limit::{RateLimit, RateLimitLayer};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
-pub use shed::{LoadShed, LoadShedLayer};
+pub use shed::{LoadShed, LoadShedLayer, ShedFuture};
 
 use crate::{Config, error::ProblemRenderer, telemetry::Metrics};
 pub(crate) use core::{CoreLayer, CoreSettings, RouteTagLayer};
@@ -101,7 +101,7 @@ pub(crate) fn limit(
         .http
         .decompression
         .then_some(tower::layer::layer_fn(Decompress::new));
-    let service = ServiceBuilder::new()
+    ServiceBuilder::new()
         .option_layer(cors(config))
         .option_layer(
             config
@@ -119,8 +119,7 @@ pub(crate) fn limit(
         .layer(RequestBodyLimitLayer::new(outer))
         .layer(DefaultBodyLimit::max(limit))
         .layer(AddStateLayer(Arc::new(state)))
-        .service(router.layer(RouteTagLayer));
-    service
+        .service(router.layer(RouteTagLayer))
 }
 
 /// The whole app as one service: the probe routes (health, metrics, the OpenAPI document),
@@ -268,23 +267,38 @@ where
 
 /// What the compression layer does to a response it could compress but the client did not
 /// ask for compressed: `Vary: accept-encoding`, so that caches keep the variants apart.
+/// "Could compress" is tower-http's default predicate (32 bytes or more, or of unknown
+/// size; not gRPC, not an image other than SVG, not an event stream; not already encoded
+/// or a range), checked in one pass over the headers.
 fn vary_on_encoding(mut response: Response) -> Response {
-    use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
-    let headers = response.headers();
-    let compressible = !headers.contains_key(header::CONTENT_ENCODING)
-        && !headers.contains_key(header::CONTENT_RANGE)
-        && DefaultPredicate::new().should_compress(&response);
-    let varies = response
-        .headers()
-        .get_all(header::VARY)
-        .iter()
-        .any(|value| {
-            value
-                .as_bytes()
-                .windows(b"accept-encoding".len())
-                .any(|window| window.eq_ignore_ascii_case(b"accept-encoding"))
-        });
-    if compressible && !varies {
+    use http_body::Body as _;
+    let mut content_type = "";
+    for (name, value) in response.headers() {
+        let settled = *name == header::CONTENT_ENCODING
+            || *name == header::CONTENT_RANGE
+            || (*name == header::VARY
+                && value
+                    .as_bytes()
+                    .windows(b"accept-encoding".len())
+                    .any(|window| window.eq_ignore_ascii_case(b"accept-encoding")));
+        if settled {
+            return response;
+        }
+        if *name == header::CONTENT_TYPE {
+            content_type = value.to_str().unwrap_or_default();
+        }
+    }
+    let size = response.body().size_hint().exact().or_else(|| {
+        response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok()?.parse().ok())
+    });
+    let excluded = (content_type.starts_with("application/grpc")
+        && !content_type.starts_with("application/grpc-web"))
+        || (content_type.starts_with("image/") && !content_type.starts_with("image/svg+xml"))
+        || content_type.starts_with("text/event-stream");
+    if size.is_none_or(|size| size >= 32) && !excluded {
         response
             .headers_mut()
             .append(header::VARY, HeaderValue::from_static("accept-encoding"));

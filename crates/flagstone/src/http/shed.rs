@@ -4,6 +4,7 @@
 use std::{
     convert::Infallible,
     future::Future,
+    future::Ready,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -13,8 +14,9 @@ use axum::{
     body::Body,
     response::{IntoResponse, Response},
 };
+use futures_util::future::Either;
 use http::Request;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::{Layer, Service};
 
 use crate::Error;
@@ -53,8 +55,6 @@ pub struct LoadShed<S> {
     permits: Arc<Semaphore>,
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
 impl<S> Service<Request<Body>> for LoadShed<S>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
@@ -62,24 +62,49 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture;
+    type Future = ShedFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<Body>) -> BoxFuture {
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
             tracing::warn!("overloaded: shedding a request");
             let response =
                 Error::unavailable("the server is busy, try again shortly", 1).into_response();
-            return Box::pin(std::future::ready(Ok(response)));
+            return ShedFuture {
+                inner: Either::Right(std::future::ready(Ok(response))),
+                permit: None,
+            };
         };
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let response = future.await;
-            drop(permit);
-            response
-        })
+        ShedFuture {
+            inner: Either::Left(self.inner.call(request)),
+            permit: Some(permit),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`LoadShed`]: the inner service's, holding a permit until it is done,
+    /// or the 503 of a shed request.
+    pub struct ShedFuture<F> {
+        #[pin]
+        inner: Either<F, Ready<Result<Response, Infallible>>>,
+        permit: Option<OwnedSemaphorePermit>,
+    }
+}
+
+impl<F> Future for ShedFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let output = std::task::ready!(this.inner.poll(cx));
+        drop(this.permit.take());
+        Poll::Ready(output)
     }
 }
