@@ -40,6 +40,18 @@ struct Series {
     sum_micros: AtomicU64,
 }
 
+impl Series {
+    fn add(&self, latency: Duration) {
+        let seconds = latency.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|le| seconds <= *le) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
 /// Decrements the in-flight gauge when dropped, so cancelled requests are counted too.
 pub(crate) struct InFlight<'a>(&'a AtomicI64);
 
@@ -59,37 +71,25 @@ impl Metrics {
     /// Records one finished request. Takes a read lock and a few atomic adds once the
     /// series exists; the first request of a series takes the write lock once.
     pub fn record(&self, method: &Method, route: &str, status: u16, latency: Duration) {
-        let series = self.series(method, route, status);
-        let seconds = latency.as_secs_f64();
-        if let Some(i) = BUCKETS.iter().position(|le| seconds <= *le) {
-            series.buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        series.count.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        series.sum_micros.fetch_add(micros, Ordering::Relaxed);
-    }
-
-    fn series(&self, method: &Method, route: &str, status: u16) -> Arc<Series> {
-        let find = |list: &Vec<Arc<Series>>| {
+        let find = |list: &[Arc<Series>]| {
             list.iter()
-                .find(|s| s.status == status && s.method == method)
-                .cloned()
+                .position(|s| s.status == status && s.method == method)
         };
-        if let Some(found) = self
-            .routes
-            .read()
-            .ok()
-            .and_then(|map| find(map.get(route)?))
+        if let Ok(map) = self.routes.read()
+            && let Some(list) = map.get(route)
+            && let Some(i) = find(list)
         {
-            return found;
+            list[i].add(latency);
+            return;
         }
         let mut map = self
             .routes
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let list = map.entry(route.into()).or_default();
-        if let Some(found) = find(list) {
-            return found;
+        if let Some(i) = find(list) {
+            list[i].add(latency);
+            return;
         }
         let series = Arc::new(Series {
             method: method.clone(),
@@ -98,8 +98,8 @@ impl Metrics {
             count: AtomicU64::new(0),
             sum_micros: AtomicU64::new(0),
         });
-        list.push(series.clone());
-        series
+        series.add(latency);
+        list.push(series);
     }
 
     /// Everything in the Prometheus text exposition format, sorted for stable output.
