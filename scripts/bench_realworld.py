@@ -346,13 +346,14 @@ def scenario_request(t: Target, scenario: str, run_id: str, n: int) -> tuple[str
     raise ValueError(scenario)
 
 
-def drive(t: Target, scenario: str, run_id: str, first: int, count: int, connections: int) -> tuple[int, int]:
-    """Sends requests `first .. first + count` of `scenario` over `connections` keep-alive
-    connections; returns (non-2xx answers, response bytes)."""
+def drive(t: Target, scenario: str, run_id: str, first: int, count: int,
+          conns: list[http.client.HTTPConnection]) -> tuple[int, int]:
+    """Sends requests `first .. first + count` of `scenario`, one thread per connection in
+    `conns` (kept open, so that a measurement after a warm-up on the same connections
+    counts requests, not connection set-up); returns (non-2xx answers, response bytes)."""
     lock, state = threading.Lock(), {"next": first, "bad": 0, "bytes": 0}
 
-    def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", t.port, timeout=600)
+    def worker(conn: http.client.HTTPConnection) -> None:
         while True:
             with lock:
                 n = state["next"]
@@ -364,9 +365,8 @@ def drive(t: Target, scenario: str, run_id: str, first: int, count: int, connect
             with lock:
                 state["bad"] += status >= 400
                 state["bytes"] += len(json.dumps(payload)) if payload is not None else 0
-        conn.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(max(1, min(connections, count)))]
+    threads = [threading.Thread(target=worker, args=(conn,)) for conn in conns]
     for th in threads:
         th.start()
     for th in threads:
@@ -393,11 +393,19 @@ def run_counted(t: Target, scenario: str, args: argparse.Namespace, run_id: str)
     just before they start and dumped when they end, each scenario in its own file."""
     count = max(1, args.requests // 10) if scenario == "login" else args.requests
     pid = t.proc.pid
-    drive(t, scenario, run_id, 0, max(1, count // 10), args.connections)  # warm-up, not counted
+    # Logins are slow under valgrind (argon2): fewer connections, so a short warm-up.
+    width = min(args.connections, count, 8 if scenario == "login" else count)
+    conns = [http.client.HTTPConnection("127.0.0.1", t.port, timeout=600) for _ in range(max(1, width))]
+    # Warm-up, not counted: every connection, the server's and the database driver's
+    # pools, and the first-use paths see traffic before the counters start.
+    warmup = max(count // 10, len(conns))
+    drive(t, scenario, run_id, 0, warmup, conns)
     before = set(os.listdir(t.tmpdir))
     callgrind(pid, "--zero")
-    bad, size = drive(t, scenario, run_id, count, count, args.connections)
+    bad, size = drive(t, scenario, run_id, warmup, count, conns)
     callgrind(pid, f"--dump={scenario}")
+    for conn in conns:
+        conn.close()
     dumps = sorted(f for f in set(os.listdir(t.tmpdir)) - before if f.startswith("callgrind.out"))
     if len(dumps) != 1:
         sys.exit(f"bench: expected one new callgrind dump for {t.name} {scenario}, found {dumps}")
@@ -627,7 +635,7 @@ def report_counted(rows: list[dict], targets: list[Target], args: argparse.Names
     out = [f"# RealWorld benchmark (instruction counts), {meta['date']}", ""]
     out.append(f"- machine: {meta['machine']}; valgrind --tool=callgrind, counters zeroed before and dumped after the "
                f"measured requests ran ({args.requests} per scenario, {max(1, args.requests // 10)} for login, "
-               f"after an uncounted tenth as warm-up), {args.connections} keep-alive connections; loopback")
+               f"after an uncounted warm-up on the same {args.connections} keep-alive connections); loopback")
     out.append(f"- data: 2 users (one following the other), {args.articles} articles with 3 tags and "
                f"{args.comments} comments each; MongoDB-compatible server {meta['mongodb']}")
     out.append(f"- targets: " + "; ".join(f"`{t.name}` = `{shlex.join(t.argv[-1:])}`" for t in targets))

@@ -3,7 +3,7 @@
 //!
 //! It wraps the whole router, so it runs before routing: the matched route reaches it from
 //! [`RouteTag`], the one layer each route carries, which records it in the request's span
-//! and hands it back in the response's extensions.
+//! and in a task-local slot the core layer reads once the response is there.
 //!
 //! In order, for each request it
 //! 1. takes a well-formed incoming `x-request-id` or makes one, and stores [`RequestId`];
@@ -21,6 +21,7 @@
 //! [`Error`]: crate::Error
 
 use std::{
+    cell::RefCell,
     convert::Infallible,
     future::Future,
     panic::{self, AssertUnwindSafe},
@@ -139,20 +140,23 @@ where
         };
         Box::pin(async move {
             let in_flight = settings.metrics.as_deref().map(Metrics::start);
-            let outcome = match future {
-                Ok(future) if settings.catch_panic => AssertUnwindSafe(future)
-                    .catch_unwind()
-                    .instrument(span.clone())
-                    .await
-                    .map(|Ok(response)| response),
-                Ok(future) => {
-                    let Ok(response) = future.instrument(span.clone()).await;
-                    Ok(response)
-                }
-                Err(panic) => Err(panic),
+            let answer = async {
+                let outcome = match future {
+                    Ok(future) if settings.catch_panic => AssertUnwindSafe(future)
+                        .catch_unwind()
+                        .instrument(span.clone())
+                        .await
+                        .map(|Ok(response)| response),
+                    Ok(future) => {
+                        let Ok(response) = future.instrument(span.clone()).await;
+                        Ok(response)
+                    }
+                    Err(panic) => Err(panic),
+                };
+                (outcome, ROUTE.with(|route| route.borrow_mut().take()))
             };
+            let (outcome, route) = ROUTE.scope(RefCell::new(None), answer).await;
             let mut response = outcome.unwrap_or_else(panic_response);
-            let route = response.extensions_mut().remove::<MatchedPath>();
             if response.status().is_client_error() || response.status().is_server_error() {
                 response =
                     render_problem(response, &settings, uri.path(), request_id.as_ref()).await;
@@ -199,8 +203,15 @@ impl<S> Layer<S> for RouteTagLayer {
     }
 }
 
+tokio::task_local! {
+    /// The matched route of the request [`Core`] is answering, set by [`RouteTag`].
+    static ROUTE: RefCell<Option<MatchedPath>>;
+}
+
 /// Carries a route's [`MatchedPath`] out to [`Core`], which runs before routing: records
-/// it as the span's `route` and puts it in the response's extensions.
+/// it as the span's `route` and in the request's task-local slot. Routing calls it while
+/// polling, so inside the core's span and slot; without a core around it (a bare router),
+/// it only passes the request on.
 #[derive(Clone, Debug)]
 pub(crate) struct RouteTag<S>(S);
 
@@ -210,46 +221,18 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = RouteTagFuture<S::Future>;
+    type Future = S::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.0.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let route = request.extensions().get::<MatchedPath>().cloned();
-        if let Some(route) = &route {
+        if let Some(route) = request.extensions().get::<MatchedPath>() {
             tracing::Span::current().record("route", route.as_str());
+            let _ = ROUTE.try_with(|slot| *slot.borrow_mut() = Some(route.clone()));
         }
-        RouteTagFuture {
-            inner: self.0.call(request),
-            route,
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The future of [`RouteTag`].
-    pub(crate) struct RouteTagFuture<F> {
-        #[pin]
-        inner: F,
-        route: Option<MatchedPath>,
-    }
-}
-
-impl<F, E> Future for RouteTagFuture<F>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = std::task::ready!(this.inner.poll(cx))?;
-        if let Some(route) = this.route.take() {
-            response.extensions_mut().insert(route);
-        }
-        Poll::Ready(Ok(response))
+        self.0.call(request)
     }
 }
 

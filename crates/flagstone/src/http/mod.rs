@@ -56,7 +56,7 @@ use tower_http::{
     compression::{Compression, CompressionBody, CompressionLayer},
     cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer},
     decompression::{RequestDecompression, RequestDecompressionLayer},
-    limit::{RequestBodyLimitLayer, ResponseBody},
+    limit::{RequestBodyLimit, RequestBodyLimitLayer, ResponseBody},
     timeout::TimeoutLayer,
 };
 
@@ -115,8 +115,9 @@ pub(crate) fn limit(
                 .then(|| TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout)),
         )
         .option_layer(decompression)
-        .map_response(|response: Response<ResponseBody<Body>>| response.map(Body::new))
-        .layer(RequestBodyLimitLayer::new(outer))
+        .layer(tower::layer::layer_fn(move |inner| {
+            LimitBody::new(inner, outer)
+        }))
         .layer(DefaultBodyLimit::max(limit))
         .layer(AddStateLayer(Arc::new(state)))
         .service(router.layer(RouteTagLayer))
@@ -349,6 +350,56 @@ where
 }
 
 fn decompressed_response(response: Response<UnsyncBoxBody<Bytes, BoxError>>) -> Response {
+    response.map(Body::new)
+}
+
+/// The body limit for requests that have a body; a body known to be empty (most reads)
+/// cannot go over it, and skips the limit's body and response wrappers.
+#[derive(Clone)]
+struct LimitBody<S>(RequestBodyLimit<S>);
+
+impl<S> LimitBody<S> {
+    fn new(inner: S, limit: usize) -> Self {
+        Self(RequestBodyLimitLayer::new(limit).layer(inner))
+    }
+}
+
+impl<S> Service<Request<Body>> for LimitBody<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>
+        + Service<Request<tower_http::body::Limited<Body>>, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures_util::future::Either<
+        futures_util::future::MapOk<
+            tower_http::limit::ResponseFuture<
+                <S as Service<Request<tower_http::body::Limited<Body>>>>::Future,
+            >,
+            fn(Response<ResponseBody<Body>>) -> Response,
+        >,
+        <S as Service<Request<Body>>>::Future,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Service::<Request<Body>>::poll_ready(self.0.get_mut(), cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        use futures_util::TryFutureExt as _;
+        use http_body::Body as _;
+        match request.body().size_hint().exact() {
+            Some(0) => futures_util::future::Either::Right(self.0.get_mut().call(request)),
+            _ => futures_util::future::Either::Left(
+                self.0
+                    .call(request)
+                    .map_ok(limited_response as fn(_) -> Response),
+            ),
+        }
+    }
+}
+
+fn limited_response(response: Response<ResponseBody<Body>>) -> Response {
     response.map(Body::new)
 }
 
