@@ -1115,4 +1115,12 @@ async fn shared_state_reaches_routes_added_before_and_after_it() {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_eq!(response.text(), "shared");
     }
+
+    // A second value of the same type replaces the first.
+    let app = app_with(&[], |app| {
+        app.state(Word("first"))
+            .routes(Router::new().route("/say", get(say)))
+            .state(Word("second"))
+    });
+    assert_eq!(app.get("/api/v1/say").await.text(), "second");
 }
