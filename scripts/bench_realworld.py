@@ -14,6 +14,12 @@ server's CPU time per request when its pid is known, the peak RSS sampled from
 /proc/<pid>/status while the scenario ran, and the mean response size. It prints a
 Markdown report and writes it to --out.
 
+With --callgrind the targets run under valgrind's callgrind instead, and each scenario
+sends --requests requests (a tenth for login) from Python over warmed keep-alive
+connections; the counters are zeroed before and dumped after, and the report gives
+instructions per request, which machine load does not change. --env KEY=VALUE adds
+configuration to the Flagstone targets (one layer off at a time, say).
+
 Built-in targets (--targets, comma-separated):
   twin             the hand-written axum + MongoDB driver backend (package realworld-twin)
   realworld        Flagstone's realworld example on the MongoDB server
