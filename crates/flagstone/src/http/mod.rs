@@ -52,11 +52,10 @@ use bytes::Bytes;
 use http::{Extensions, HeaderName, HeaderValue, Request, StatusCode, header};
 use tower::{BoxError, Layer, Service, ServiceBuilder, util::Either};
 use tower_http::{
-    body::UnsyncBoxBody,
-    compression::{Compression, CompressionBody, CompressionLayer},
+    compression::{Compression, CompressionLayer},
     cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer},
     decompression::{RequestDecompression, RequestDecompressionLayer},
-    limit::{RequestBodyLimit, RequestBodyLimitLayer, ResponseBody},
+    limit::{RequestBodyLimit, RequestBodyLimitLayer},
     timeout::TimeoutLayer,
 };
 
@@ -100,7 +99,7 @@ pub(crate) fn limit(
     let decompression = config
         .http
         .decompression
-        .then_some(tower::layer::layer_fn(Decompress::new));
+        .then_some(tower::layer::layer_fn(decompression));
     ServiceBuilder::new()
         .option_layer(cors(config))
         .option_layer(
@@ -116,7 +115,7 @@ pub(crate) fn limit(
         )
         .option_layer(decompression)
         .layer(tower::layer::layer_fn(move |inner| {
-            LimitBody::new(inner, outer)
+            body_limit(inner, outer)
         }))
         .layer(DefaultBodyLimit::max(limit))
         .layer(AddStateLayer(Arc::new(state)))
@@ -167,7 +166,7 @@ where
             app,
         });
     match config.http.compression {
-        true => Either::Left(NegotiatedCompression::new(service)),
+        true => Either::Left(compression(service)),
         false => Either::Right(service),
     }
 }
@@ -202,16 +201,71 @@ where
     }
 }
 
-/// Compression (gzip, brotli) for the requests that accept it; the others skip the layer
-/// and its body wrapper, and only get the `Vary: accept-encoding` the layer would have
-/// added. tower-http negotiates the encoding (q-values included) for any request whose
-/// `Accept-Encoding` names one of them.
-#[derive(Clone)]
-struct NegotiatedCompression<S>(Compression<S>);
+/// A tower-http layer (`wrapped`, around `S`) applied only to the requests that need it;
+/// the others go straight to `S` and skip the layer's body and response wrappers. Either
+/// way it takes `Request<Body>` and answers `Response<Body>`.
+struct Selective<W, S> {
+    wrapped: W,
+    /// Whether a request needs the layer.
+    needs: fn(&Request<Body>) -> bool,
+    /// The service inside the layer.
+    inner: fn(&mut W) -> &mut S,
+    /// What a response that skipped the layer gets instead.
+    skipped: fn(Response) -> Response,
+}
 
-impl<S> NegotiatedCompression<S> {
-    fn new(inner: S) -> Self {
-        Self(CompressionLayer::new().gzip(true).br(true).layer(inner))
+impl<W: Clone, S> Clone for Selective<W, S> {
+    fn clone(&self) -> Self {
+        Self {
+            wrapped: self.wrapped.clone(),
+            ..*self
+        }
+    }
+}
+
+impl<W, S> Service<Request<Body>> for Selective<W, S>
+where
+    W: Service<Request<Body>, Error = S::Error>,
+    W::Response: IntoResponse,
+    S: Service<Request<Body>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = futures_util::future::Either<
+        futures_util::future::MapOk<W::Future, fn(W::Response) -> Response>,
+        futures_util::future::MapOk<S::Future, fn(Response) -> Response>,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.wrapped.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        use futures_util::TryFutureExt as _;
+        match (self.needs)(&request) {
+            true => futures_util::future::Either::Left(
+                self.wrapped
+                    .call(request)
+                    .map_ok(IntoResponse::into_response as fn(_) -> Response),
+            ),
+            false => futures_util::future::Either::Right(
+                (self.inner)(&mut self.wrapped)
+                    .call(request)
+                    .map_ok(self.skipped),
+            ),
+        }
+    }
+}
+
+/// Compression (gzip, brotli) for the requests that accept it; the others only get the
+/// `Vary: accept-encoding` the layer would have added. tower-http negotiates the encoding
+/// (q-values included) for any request whose `Accept-Encoding` names one of them.
+fn compression<S>(inner: S) -> Selective<Compression<S>, S> {
+    Selective {
+        wrapped: CompressionLayer::new().gzip(true).br(true).layer(inner),
+        needs: |request| accepts_compression(request.headers()),
+        inner: Compression::get_mut,
+        skipped: vary_on_encoding,
     }
 }
 
@@ -226,44 +280,6 @@ fn accepts_compression(headers: &http::HeaderMap) -> bool {
                 .windows(2)
                 .any(|pair| pair.eq_ignore_ascii_case(b"br") || pair.eq_ignore_ascii_case(b"gz"))
         })
-}
-
-type CompressedFuture<F> = futures_util::future::MapOk<
-    tower_http::compression::ResponseFuture<F, tower_http::compression::DefaultPredicate>,
-    fn(Response<CompressionBody<Body>>) -> Response,
->;
-
-impl<S> Service<Request<Body>> for NegotiatedCompression<S>
-where
-    S: Service<Request<Body>, Response = Response>,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = futures_util::future::Either<
-        CompressedFuture<S::Future>,
-        futures_util::future::MapOk<S::Future, fn(Response) -> Response>,
-    >;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
-        use futures_util::TryFutureExt as _;
-        match accepts_compression(request.headers()) {
-            true => futures_util::future::Either::Left(
-                self.0
-                    .call(request)
-                    .map_ok(IntoResponse::into_response as fn(_) -> Response),
-            ),
-            false => futures_util::future::Either::Right(
-                self.0
-                    .get_mut()
-                    .call(request)
-                    .map_ok(vary_on_encoding as fn(_) -> Response),
-            ),
-        }
-    }
 }
 
 /// What the compression layer does to a response it could compress but the client did not
@@ -307,100 +323,29 @@ fn vary_on_encoding(mut response: Response) -> Response {
     response
 }
 
-/// Request decompression for the requests with a `Content-Encoding` only: it has nothing
-/// to do for the others, which skip it and its body wrapper.
-#[derive(Clone)]
-struct Decompress<S>(RequestDecompression<AxumBody<S>>);
-
-impl<S> Decompress<S> {
-    fn new(inner: S) -> Self {
-        Self(RequestDecompressionLayer::new().layer(AxumBody(inner)))
+/// Request decompression for the requests with a `Content-Encoding`: it has nothing to do
+/// for the others.
+fn decompression<S>(inner: S) -> Selective<RequestDecompression<AxumBody<S>>, S> {
+    Selective {
+        wrapped: RequestDecompressionLayer::new().layer(AxumBody(inner)),
+        needs: |request| request.headers().contains_key(header::CONTENT_ENCODING),
+        inner: |wrapped| &mut wrapped.get_mut().0,
+        skipped: std::convert::identity,
     }
 }
 
-impl<S> Service<Request<Body>> for Decompress<S>
-where
-    S: Service<Request<Body>, Response = Response>,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = futures_util::future::Either<
-        futures_util::future::MapOk<
-            tower_http::decompression::RequestDecompressionFuture<S::Future, Body, S::Error>,
-            fn(Response<UnsyncBoxBody<Bytes, BoxError>>) -> Response,
-        >,
-        S::Future,
-    >;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.0.get_mut().0.poll_ready(cx)
+/// The body limit for requests that have a body: a body known to be empty (most reads)
+/// cannot go over it.
+fn body_limit<S>(inner: S, limit: usize) -> Selective<RequestBodyLimit<S>, S> {
+    Selective {
+        wrapped: RequestBodyLimitLayer::new(limit).layer(inner),
+        needs: |request| {
+            use http_body::Body as _;
+            request.body().size_hint().exact() != Some(0)
+        },
+        inner: RequestBodyLimit::get_mut,
+        skipped: std::convert::identity,
     }
-
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
-        use futures_util::TryFutureExt as _;
-        match request.headers().contains_key(header::CONTENT_ENCODING) {
-            true => futures_util::future::Either::Left(
-                self.0
-                    .call(request)
-                    .map_ok(decompressed_response as fn(_) -> Response),
-            ),
-            false => futures_util::future::Either::Right(self.0.get_mut().0.call(request)),
-        }
-    }
-}
-
-fn decompressed_response(response: Response<UnsyncBoxBody<Bytes, BoxError>>) -> Response {
-    response.map(Body::new)
-}
-
-/// The body limit for requests that have a body; a body known to be empty (most reads)
-/// cannot go over it, and skips the limit's body and response wrappers.
-#[derive(Clone)]
-struct LimitBody<S>(RequestBodyLimit<S>);
-
-impl<S> LimitBody<S> {
-    fn new(inner: S, limit: usize) -> Self {
-        Self(RequestBodyLimitLayer::new(limit).layer(inner))
-    }
-}
-
-impl<S> Service<Request<Body>> for LimitBody<S>
-where
-    S: Service<Request<Body>, Response = Response, Error = Infallible>
-        + Service<Request<tower_http::body::Limited<Body>>, Response = Response, Error = Infallible>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = futures_util::future::Either<
-        futures_util::future::MapOk<
-            tower_http::limit::ResponseFuture<
-                <S as Service<Request<tower_http::body::Limited<Body>>>>::Future,
-            >,
-            fn(Response<ResponseBody<Body>>) -> Response,
-        >,
-        <S as Service<Request<Body>>>::Future,
-    >;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Service::<Request<Body>>::poll_ready(self.0.get_mut(), cx)
-    }
-
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
-        use futures_util::TryFutureExt as _;
-        use http_body::Body as _;
-        match request.body().size_hint().exact() {
-            Some(0) => futures_util::future::Either::Right(self.0.get_mut().call(request)),
-            _ => futures_util::future::Either::Left(
-                self.0
-                    .call(request)
-                    .map_ok(limited_response as fn(_) -> Response),
-            ),
-        }
-    }
-}
-
-fn limited_response(response: Response<ResponseBody<Body>>) -> Response {
-    response.map(Body::new)
 }
 
 /// Hands any request body on as axum's [`Body`].
