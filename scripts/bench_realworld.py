@@ -294,27 +294,13 @@ def lua_string(s: str) -> str:
 
 
 def scenario_script(t: Target, scenario: str, run_id: str) -> tuple[str, str]:
-    """(path, Lua script) of `scenario` for `t`."""
-    reader, author = t.seed["reader"], t.seed["author"]
-    auth = 'wrk.headers["Authorization"] = "Token " .. {}\n'
-    if scenario == "list":
-        return "/api/articles?limit=20", ""
-    if scenario == "single":
-        return "/api/articles/" + urllib.parse.quote(t.seed["slug"]), ""
-    if scenario == "user":
-        return "/api/user", auth.format(lua_string(reader["token"]))
-    if scenario == "feed":
-        return "/api/articles/feed?limit=20", auth.format(lua_string(reader["token"]))
-    if scenario == "login":
-        body = json.dumps({"user": {"email": reader["email"], "password": PASSWORD}})
-        return "/api/users/login", (
-            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-            f"wrk.body = {lua_string(body)}\n"
-        )
+    """(path, Lua script) of `scenario` for `t`: the requests of `scenario_request`, except
+    that create titles come from wrk's thread number and a counter."""
+    method, path, body, token = scenario_request(t, scenario, run_id, 0)
+    lua = f'wrk.headers["Authorization"] = "Token " .. {lua_string(token)}\n' if token else ""
     if scenario == "create":
-        # Every request gets a unique title: run id, wrk thread number and a counter.
-        return "/api/articles", (
-            auth.format(lua_string(author["token"]))
+        return path, (
+            lua
             + 'wrk.headers["Content-Type"] = "application/json"\n'
             + "local threads = 0\n"
             + "setup = function(thread) threads = threads + 1; thread:set('tid', threads) end\n"
@@ -329,7 +315,11 @@ def scenario_script(t: Target, scenario: str, run_id: str) -> tuple[str, str]:
             + '  return wrk.format("POST", nil, nil, body)\n'
             + "end\n"
         )
-    raise ValueError(scenario)
+    if method != "GET":
+        lua += f'wrk.method = "{method}"\n'
+    if body is not None:
+        lua += f'wrk.headers["Content-Type"] = "application/json"\nwrk.body = {lua_string(json.dumps(body))}\n'
+    return path, lua
 
 
 def scenario_request(t: Target, scenario: str, run_id: str, n: int) -> tuple[str, str, object, str | None]:
