@@ -26,6 +26,8 @@
 //! last rule keeps MongoDB operators (`{"$gt": ""}`, `{"$where": ...}`) out of free-form
 //! fields (`serde_json::Value`, maps, BSON documents); typed fields cannot carry them at all.
 
+use std::ops::Range;
+
 use axum::{
     Form, Json,
     extract::{
@@ -302,19 +304,31 @@ fn path_error(rejection: PathRejection, names: &[String]) -> Error {
 }
 
 /// One pass over a JSON body: nesting depth, string sizes, and object keys that could
-/// smuggle MongoDB operators. Syntax errors are left to the parser.
+/// smuggle MongoDB operators. Syntax errors are left to the parser. Nothing is allocated
+/// unless the body is refused: keys are kept as ranges of `body`, and decoded only to name
+/// the refused field.
 fn scan(body: &[u8], limits: &InputLimits) -> Result<(), Error> {
+    /// An open object, with the range of its current key in `body` (quotes excluded), or an
+    /// open array, with the index of its current element.
     enum Frame {
-        Object { key: Option<String> },
+        Object { key: Option<Range<usize>> },
         Array { index: usize },
     }
-    let mut stack: Vec<Frame> = Vec::new();
+    let key = |range: &Range<usize>| -> String {
+        let raw = &body[range.clone()];
+        match raw.contains(&b'\\') {
+            true => {
+                serde_json::from_slice(&body[range.start - 1..range.end + 1]).unwrap_or_default()
+            }
+            false => String::from_utf8_lossy(raw).into_owned(),
+        }
+    };
     let path_of = |stack: &[Frame]| {
         let mut path = FieldPath::default();
         for frame in stack {
             match frame {
-                Frame::Object { key: Some(key) } => {
-                    path.push_field(key);
+                Frame::Object { key: Some(range) } => {
+                    path.push_field(&key(range));
                 }
                 Frame::Array { index } => {
                     path.push_index(*index);
@@ -324,8 +338,13 @@ fn scan(body: &[u8], limits: &InputLimits) -> Result<(), Error> {
         }
         path
     };
+    let mut stack: Vec<Frame> = Vec::new();
     let mut i = 0;
-    while i < body.len() {
+    while let Some(offset) = body.get(i..).and_then(|rest| {
+        rest.iter()
+            .position(|b| matches!(b, b'{' | b'[' | b'}' | b']' | b',' | b'"'))
+    }) {
+        i += offset;
         match body[i] {
             b'{' | b'[' => {
                 if stack.len() >= limits.max_depth {
@@ -347,14 +366,26 @@ fn scan(body: &[u8], limits: &InputLimits) -> Result<(), Error> {
                     *index += 1;
                 }
             }
-            b'"' => {
+            _ => {
+                // A string: its end is the next quote that no backslash escapes.
                 let start = i + 1;
                 let mut end = start;
-                while end < body.len() && body[end] != b'"' {
-                    end += if body[end] == b'\\' { 2 } else { 1 };
+                let mut escaped = false;
+                while end < body.len() {
+                    match memchr::memchr2(b'"', b'\\', &body[end..]) {
+                        Some(at) if body[end + at] == b'\\' => {
+                            escaped = true;
+                            end += at + 2;
+                        }
+                        Some(at) => {
+                            end += at;
+                            break;
+                        }
+                        None => end = body.len(),
+                    }
                 }
-                let raw = &body[start..end.min(body.len())];
-                if raw.len() > limits.max_string_length {
+                let end = end.min(body.len());
+                if end - start > limits.max_string_length {
                     let path = path_of(&stack);
                     return Err(Error::validation(vec![path.error(Violation::new(
                         "length",
@@ -366,27 +397,30 @@ fn scan(body: &[u8], limits: &InputLimits) -> Result<(), Error> {
                     .iter()
                     .find(|b| !b.is_ascii_whitespace());
                 if next == Some(&b':') && matches!(stack.last(), Some(Frame::Object { .. })) {
-                    let name = match raw.contains(&b'\\') {
-                        true => serde_json::from_slice::<String>(
-                            &body[start - 1..(end + 1).min(body.len())],
-                        )
-                        .unwrap_or_default(),
-                        false => String::from_utf8_lossy(raw).into_owned(),
+                    let range = start..end;
+                    let forbidden = match escaped {
+                        true => {
+                            let name = key(&range);
+                            name.starts_with('$') || name.contains('.')
+                        }
+                        false => {
+                            body[start..end].first() == Some(&b'$')
+                                || memchr::memchr(b'.', &body[start..end]).is_some()
+                        }
                     };
-                    if name.starts_with('$') || name.contains('.') {
+                    if forbidden {
                         let mut path = path_of(&stack[..stack.len() - 1]);
-                        path.push_field(&name);
+                        path.push_field(&key(&range));
                         return Err(Error::validation(vec![path.error(Violation::new(
                             "forbidden_key",
                             "keys may not start with '$' or contain '.'",
                         ))]));
                     }
                     if let Some(Frame::Object { key }) = stack.last_mut() {
-                        *key = Some(name);
+                        *key = Some(range);
                     }
                 }
             }
-            _ => {}
         }
         i += 1;
     }
@@ -434,5 +468,31 @@ mod tests {
         assert!(scanned(r#"{"a": "0123456789"}"#).is_ok());
         let err = scanned(r#"{"a": ["01234567890"]}"#).expect_err("too long");
         assert_eq!(err.field_errors()[0].field, "a[0]");
+    }
+
+    #[test]
+    fn escapes_are_followed_and_decoded_in_paths() {
+        let field = |body: &str| {
+            scanned(body).expect_err(body).field_errors()[0]
+                .field
+                .clone()
+        };
+        assert_eq!(field(r#"{"k\"y": {"$gt": 1}}"#), r#"k"y.$gt"#);
+        assert_eq!(field(r#"{"\u0061": ["01234567890"]}"#), "a[0]");
+        // An escaped backslash ends the string; the key after it is still seen.
+        assert_eq!(field(r#"{"a": "x\\", "$b": 1}"#), "$b");
+        // A quote inside a value is not the start of a key.
+        assert!(scanned(r#"{"a": "\"$gt\": 1"}"#).is_ok());
+        // Unterminated strings and stray escapes are the parser's to refuse, not a panic.
+        for body in [
+            r#"{"a": "abc\"#,
+            r#"""#,
+            r#"{""#,
+            "\\",
+            r#"{"a\"#,
+            r#"["\u"#,
+        ] {
+            assert!(scanned(body).is_ok(), "{body}");
+        }
     }
 }
