@@ -583,8 +583,7 @@ where
 
     /// The first document matching `filter`.
     pub async fn find_one(&self, filter: Document) -> Result<Option<T>> {
-        let mut found = self.find(filter).limit(1).all().await?;
-        Ok(found.pop())
+        self.find(filter).one().await
     }
 
     /// Documents matching `filter`: chain `sort`, `skip`, `limit`, `projection`, then
@@ -852,6 +851,19 @@ where
     pub fn projection(mut self, projection: Document) -> Self {
         self.options.projection = Some(projection);
         self
+    }
+
+    /// The first matching document (after `sort` and `skip`; `limit` is ignored). On
+    /// MongoDB it is one round trip and leaves no cursor open.
+    pub async fn one(self) -> Result<Option<T>> {
+        match &self.collection.store.backend {
+            Backend::Embedded(_) => Ok(self.limit(1).all().await?.pop()),
+            #[cfg(feature = "mongodb")]
+            Backend::Mongo(m) => {
+                m.find_one(&self.collection.name, self.filter, self.options)
+                    .await
+            }
+        }
     }
 
     /// Every matching document.

@@ -126,6 +126,26 @@ impl Mongo {
             .await
     }
 
+    /// The first document matching `filter`, in one round trip and without a cursor.
+    pub(crate) async fn find_one<T>(
+        &self,
+        name: &str,
+        filter: Document,
+        options: FindOptions,
+    ) -> Result<Option<T>>
+    where
+        T: DeserializeOwned + Send + Sync,
+    {
+        self.db
+            .collection::<T>(name)
+            .find_one(filter)
+            .optional(options.sort, |a, s| a.sort(s))
+            .optional(options.skip, |a, s| a.skip(s))
+            .optional(options.projection, |a, p| a.projection(p))
+            .await
+            .map_err(map_error)
+    }
+
     pub(crate) async fn find_stream<T>(
         &self,
         name: &str,

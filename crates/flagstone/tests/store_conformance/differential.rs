@@ -720,6 +720,22 @@ fn find_count_and_distinct() {
                 &find(pair.embedded.clone()).await,
                 &find(pair.server.clone()).await,
             )?;
+            let one = |c: Collection<Document>| {
+                let (filter, sort, projection) = (filter.clone(), sort.clone(), projection.clone());
+                async move {
+                    let mut find = c.find(filter).sort(sort).skip(skip);
+                    if let Some(p) = projection {
+                        find = find.projection(p);
+                    }
+                    find.one().await
+                }
+            };
+            let context = format!("one {filter} sort {sort} skip {skip} projection {projection:?}");
+            same_outcome(
+                &context,
+                &one(pair.embedded.clone()).await,
+                &one(pair.server.clone()).await,
+            )?;
             let context = format!("count {filter}");
             same_outcome(
                 &context,
