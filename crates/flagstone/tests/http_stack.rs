@@ -14,7 +14,7 @@ use flagstone::{
     App,
     config::{ConfigLoader, Profile},
     error::{ErrorKind, Problem, ProblemRenderer},
-    http::{ClientIp, RateLimitLayer},
+    http::{ClientIp, RateLimitLayer, RequestId},
     prelude::*,
     testing::{TestApp, TestResponse},
 };
@@ -73,6 +73,15 @@ fn routes() -> Router {
         )
         .route("/ip", get(|ip: ClientIp| async move { ip.0.to_string() }))
         .route(
+            "/request-id",
+            get(|id: RequestId, headers: HeaderMap| async move {
+                Json(json!({
+                    "id": id.as_str(),
+                    "header": headers.get("x-request-id").map(|v| v.to_str().unwrap()),
+                }))
+            }),
+        )
+        .route(
             "/invalid",
             post(|| async {
                 Err::<(), _>(Error::validation(vec![FieldError::new(
@@ -87,6 +96,7 @@ fn routes() -> Router {
             get(|Path(id): Path<u32>| async move { format!("item {id}") }),
         )
         .route("/big", get(|| async { Json(big_json()) }))
+        .route("/json", get(|| async { Json(json!({ "hello": "world" })) }))
         .route(
             "/own-csp",
             get(|| async {
@@ -172,6 +182,49 @@ const HELMET: &[(&str, Option<&str>)] = &[
     ("x-xss-protection", Some("0")),
 ];
 
+/// What JSON responses get instead of [`HELMET`]: the headers that mean something to a
+/// response no browser renders.
+const API_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+];
+
+/// The headers only documents (and redirects) read, left off JSON responses.
+const DOCUMENT_ONLY: &[&str] = &[
+    "cross-origin-opener-policy",
+    "origin-agent-cluster",
+    "referrer-policy",
+    "x-dns-prefetch-control",
+    "x-download-options",
+    "x-permitted-cross-domain-policies",
+    "x-xss-protection",
+];
+
+fn assert_api_headers(response: &TestResponse) {
+    for (name, expected) in API_HEADERS {
+        assert_eq!(
+            response.header(name),
+            Some(*expected),
+            "{name} on {}",
+            response.status()
+        );
+    }
+    for name in DOCUMENT_ONLY {
+        assert_eq!(
+            response.header(name),
+            None,
+            "{name} on {}",
+            response.status()
+        );
+    }
+    assert_eq!(response.header("x-powered-by"), None);
+}
+
 fn assert_helmet(response: &TestResponse) {
     for (name, expected) in HELMET {
         let value = response.header(name);
@@ -196,31 +249,57 @@ fn access_control_headers(headers: &HeaderMap) -> Vec<String> {
 // ---------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn security_headers_are_set_on_success_and_error_responses() {
+async fn documents_get_helmets_headers() {
     let app = app(&[]);
-    let ok = app.get("/api/v1/hello").await;
-    assert_eq!(ok.status(), StatusCode::OK);
-    assert_helmet(&ok);
+    let text = app.get("/api/v1/hello").await;
+    assert_eq!(text.status(), StatusCode::OK);
     assert_eq!(
-        ok.header("content-security-policy"),
+        text.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_helmet(&text);
+    assert_eq!(
+        text.header("content-security-policy"),
         Some(flagstone::config::DEFAULT_CSP)
     );
+    // Not in the test profile by default.
+    assert_eq!(text.header("strict-transport-security"), None);
+}
+
+#[tokio::test]
+async fn json_answers_and_problems_get_the_api_headers() {
+    let app = app(&[]);
+    let ok = app.get("/api/v1/json").await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.header("content-type"), Some("application/json"));
+    assert_api_headers(&ok);
     for error in [
         app.get("/nope").await,
         app.get("/api/v1/internal").await,
         app.get("/api/v1/panic").await,
+        app.post_json("/api/v1/invalid", &json!({})).await,
     ] {
         assert!(error.status().is_client_error() || error.status().is_server_error());
-        assert_helmet(&error);
+        assert_eq!(
+            error.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert_api_headers(&error);
     }
-    // Not in the test profile by default.
-    assert_eq!(ok.header("strict-transport-security"), None);
+    assert_api_headers(&app.get("/health/live").await);
 }
 
 #[tokio::test]
 async fn hsts_is_sent_only_when_enabled() {
     let response = app(&[("FLAGSTONE_HTTP__HSTS", "true")])
         .get("/api/v1/hello")
+        .await;
+    assert_eq!(
+        response.header("strict-transport-security"),
+        Some("max-age=31536000; includeSubDomains")
+    );
+    let response = app(&[("FLAGSTONE_HTTP__HSTS", "true")])
+        .get("/api/v1/json")
         .await;
     assert_eq!(
         response.header("strict-transport-security"),
@@ -239,7 +318,7 @@ async fn security_headers_can_be_switched_off() {
         ("FLAGSTONE_HTTP__HSTS", "true"),
     ]);
     for response in [app.get("/api/v1/hello").await, app.get("/nope").await] {
-        for (name, _) in HELMET {
+        for name in HELMET.iter().map(|(name, _)| name).chain(DOCUMENT_ONLY) {
             assert_eq!(response.header(name), None, "{name}");
         }
         assert_eq!(response.header("strict-transport-security"), None);
@@ -569,6 +648,32 @@ async fn a_malformed_request_id_is_replaced() {
         assert!(is_request_id(id), "{bad:?} was replaced by {id:?}");
         assert_eq!(response.json()["request_id"], id);
     }
+}
+
+#[tokio::test]
+async fn handlers_get_the_id_and_never_a_malformed_header() {
+    let app = app(&[]);
+    let echoed = |response: &TestResponse| response.header("x-request-id").unwrap().to_owned();
+
+    let given = app
+        .send(get_with("/api/v1/request-id", &[("x-request-id", "abc-1")]))
+        .await;
+    assert_eq!(given.json(), json!({ "id": "abc-1", "header": "abc-1" }));
+
+    let generated = app.get("/api/v1/request-id").await;
+    assert_eq!(
+        generated.json(),
+        json!({ "id": echoed(&generated), "header": null })
+    );
+
+    let malformed = app
+        .send(get_with("/api/v1/request-id", &[("x-request-id", "a\"b")]))
+        .await;
+    assert!(is_request_id(&echoed(&malformed)));
+    assert_eq!(
+        malformed.json(),
+        json!({ "id": echoed(&malformed), "header": null })
+    );
 }
 
 #[tokio::test]

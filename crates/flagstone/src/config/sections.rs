@@ -499,11 +499,12 @@ pub struct HttpConfig {
     pub compression: bool,
     /// Accept gzip and brotli request bodies.
     pub decompression: bool,
-    /// helmet's default security headers.
+    /// Security headers: helmet's defaults on documents, OWASP's REST set on JSON.
     pub security_headers: bool,
     /// `Strict-Transport-Security` (default on in production only).
     pub hsts: bool,
-    /// The `Content-Security-Policy` sent when a response sets none.
+    /// The `Content-Security-Policy` of documents (responses that are not JSON) that set
+    /// none; JSON responses get [`API_CSP`](crate::http::API_CSP).
     pub content_security_policy: String,
     /// Turn a panic in a handler into a 500 problem.
     pub catch_panic: bool,

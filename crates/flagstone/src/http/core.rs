@@ -6,7 +6,8 @@
 //! and in a task-local slot the core layer reads once the response is there.
 //!
 //! In order, for each request it
-//! 1. takes a well-formed incoming `x-request-id` or makes one, and stores [`RequestId`];
+//! 1. takes a well-formed incoming `x-request-id` or makes one, and stores [`RequestId`] in
+//!    the request's extensions;
 //! 2. works out [`ClientIp`] (trusted proxies only);
 //! 3. opens a tracing span (method, request id, client IP; the matched route once routing
 //!    has found it) and counts the request in flight;
@@ -52,13 +53,57 @@ use crate::{
 pub(crate) struct CoreSettings {
     pub(crate) request_id: bool,
     pub(crate) trace: bool,
-    pub(crate) security_headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) security_headers: SecurityHeaders,
     pub(crate) trusted_proxies: Vec<IpNet>,
     pub(crate) metrics: Option<Arc<Metrics>>,
     pub(crate) renderer: Arc<dyn ProblemRenderer>,
     pub(crate) validation_status: StatusCode,
     /// Whether a panic in a handler becomes a 500 problem (`http.catch_panic`).
     pub(crate) catch_panic: bool,
+}
+
+/// The security headers a response gets when it does not set them itself, by kind of
+/// response: helmet's set for documents (HTML, and anything that is not JSON), and for
+/// JSON the ones that mean something to a response no browser renders (OWASP's REST set).
+/// The headers only documents and redirects read — `Cross-Origin-Opener-Policy`,
+/// `Origin-Agent-Cluster`, `Referrer-Policy`, `X-DNS-Prefetch-Control`,
+/// `X-Download-Options`, `X-Permitted-Cross-Domain-Policies`, `X-XSS-Protection` — and
+/// helmet's long CSP would be some 500 bytes on every API answer, to no effect.
+#[derive(Default)]
+pub(crate) struct SecurityHeaders {
+    /// For responses without a JSON `Content-Type`.
+    pub(crate) document: Vec<(HeaderName, HeaderValue)>,
+    /// For `application/json` and `application/*+json` responses.
+    pub(crate) json: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl SecurityHeaders {
+    /// The set for a response with these headers.
+    fn for_response(&self, headers: &HeaderMap) -> &[(HeaderName, HeaderValue)] {
+        match headers.get(header::CONTENT_TYPE).is_some_and(is_json) {
+            true => &self.json,
+            false => &self.document,
+        }
+    }
+}
+
+/// `application/json` or `application/<something>+json`, parameters aside.
+fn is_json(content_type: &HeaderValue) -> bool {
+    let essence = content_type.as_bytes();
+    let essence = essence
+        .iter()
+        .position(|&b| b == b';')
+        .map_or(essence, |end| &essence[..end])
+        .trim_ascii();
+    let Some(subtype) = essence
+        .get(..12)
+        .filter(|kind| kind.eq_ignore_ascii_case(b"application/"))
+        .map(|_| &essence[12..])
+    else {
+        return false;
+    };
+    subtype.eq_ignore_ascii_case(b"json")
+        || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case(b"+json")
 }
 
 /// Applies [`Core`].
@@ -103,10 +148,7 @@ where
 
         let start = Instant::now();
         let request_id = settings.request_id.then(|| {
-            let id = RequestId::from_request_or_new(request.headers());
-            request
-                .headers_mut()
-                .insert(super::REQUEST_ID_HEADER, id.header_value().clone());
+            let id = RequestId::from_request_or_new(request.headers_mut());
             request.extensions_mut().insert(id.clone());
             id
         });
@@ -161,10 +203,11 @@ where
                 response =
                     render_problem(response, &settings, uri.path(), request_id.as_ref()).await;
             }
+            let security = settings.security_headers.for_response(response.headers());
             let headers = response.headers_mut();
             // One growth of the map instead of several while the headers go in.
-            headers.reserve(settings.security_headers.len() + 1);
-            for (name, value) in &settings.security_headers {
+            headers.reserve(security.len() + 1);
+            for (name, value) in security {
                 headers.entry(name).or_insert_with(|| value.clone());
             }
             if let Some(id) = &request_id {
@@ -332,4 +375,35 @@ fn default_detail(status: StatusCode) -> Option<&'static str> {
         StatusCode::NOT_FOUND => "no such resource",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types_are_told_from_the_others() {
+        for json in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/problem+json",
+            "application/vnd.api+json ; charset=utf-8",
+        ] {
+            assert!(is_json(&HeaderValue::from_static(json)), "{json}");
+        }
+        for other in [
+            "text/html; charset=utf-8",
+            "text/plain",
+            "application/javascript",
+            "application/jsonp",
+            "application/+json",
+            "application/xml; note=+json",
+            "image/svg+xml",
+            "json",
+            "",
+        ] {
+            assert!(!is_json(&HeaderValue::from_static(other)), "{other}");
+        }
+    }
 }

@@ -65,7 +65,7 @@ pub use request_id::{REQUEST_ID_HEADER, RequestId};
 pub use shed::{LoadShed, LoadShedLayer, ShedFuture};
 
 use crate::{Config, error::ProblemRenderer, telemetry::Metrics};
-pub(crate) use core::{CoreLayer, CoreSettings, RouteTagLayer};
+pub(crate) use core::{CoreLayer, CoreSettings, RouteTagLayer, SecurityHeaders};
 
 /// Wraps the app's own routes (the API, root routes and the 404 fallback) in the limiting
 /// layers: CORS, rate limit, load shedding, timeout, decompression and body limit, then
@@ -119,7 +119,7 @@ pub(crate) fn limit(
         }))
         .layer(DefaultBodyLimit::max(limit))
         .layer(AddStateLayer(Arc::new(state)))
-        .service(router.layer(RouteTagLayer))
+        .service(routed(router))
 }
 
 /// The whole app as one service: the probe routes (health, metrics, the OpenAPI document),
@@ -162,13 +162,20 @@ where
         .layer(CoreLayer(Arc::new(core)))
         .service(Probes {
             paths: probe_paths.into(),
-            probes: probes.layer(RouteTagLayer),
+            probes: routed(probes),
             app,
         });
     match config.http.compression {
         true => Either::Left(compression(service)),
         false => Either::Right(service),
     }
+}
+
+/// `router` ready to serve: every handler turned into a route once, here, rather than per
+/// request (which axum does for a router that is never given its state, the unit state
+/// included), and each route tagged for the core layer.
+fn routed(router: Router) -> Router {
+    router.with_state(()).layer(RouteTagLayer)
 }
 
 /// Sends the requests for the probe paths to their router and the rest to the app.
@@ -411,12 +418,24 @@ where
     }
 }
 
-/// helmet's defaults (v7), plus HSTS when `http.hsts` is on.
-fn security_headers(config: &Config) -> Vec<(HeaderName, HeaderValue)> {
+/// The security headers of both kinds of response (see [`SecurityHeaders`]), plus HSTS on
+/// both when `http.hsts` is on; none when `http.security_headers` is off.
+fn security_headers(config: &Config) -> SecurityHeaders {
     if !config.http.security_headers {
-        return Vec::new();
+        return SecurityHeaders::default();
     }
-    let mut headers: Vec<(HeaderName, HeaderValue)> = [
+    let pairs = |pairs: &[(&'static str, &'static str)]| -> Vec<(HeaderName, HeaderValue)> {
+        pairs
+            .iter()
+            .map(|&(name, value)| {
+                (
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                )
+            })
+            .collect()
+    };
+    let mut document = pairs(&[
         ("cross-origin-opener-policy", "same-origin"),
         ("cross-origin-resource-policy", "same-origin"),
         ("origin-agent-cluster", "?1"),
@@ -427,27 +446,27 @@ fn security_headers(config: &Config) -> Vec<(HeaderName, HeaderValue)> {
         ("x-frame-options", "SAMEORIGIN"),
         ("x-permitted-cross-domain-policies", "none"),
         ("x-xss-protection", "0"),
-    ]
-    .into_iter()
-    .map(|(name, value)| {
-        (
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        )
-    })
-    .collect();
+    ]);
     // Validated when the configuration was loaded.
     if let Ok(csp) = HeaderValue::from_str(&config.http.content_security_policy) {
-        headers.push((header::CONTENT_SECURITY_POLICY, csp));
+        document.push((header::CONTENT_SECURITY_POLICY, csp));
     }
+    let mut json = pairs(&[
+        ("content-security-policy", API_CSP),
+        ("cross-origin-resource-policy", "same-origin"),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+    ]);
     if config.http.hsts {
-        headers.push((
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        ));
+        let hsts = HeaderValue::from_static("max-age=31536000; includeSubDomains");
+        document.push((header::STRICT_TRANSPORT_SECURITY, hsts.clone()));
+        json.push((header::STRICT_TRANSPORT_SECURITY, hsts));
     }
-    headers
+    SecurityHeaders { document, json }
 }
+
+/// The Content-Security-Policy of JSON responses: nothing may load, nothing may frame them.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// The CORS layer for `[cors]`, or none when no origin is allowed.
 fn cors(config: &Config) -> Option<CorsLayer> {

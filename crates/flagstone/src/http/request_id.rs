@@ -37,11 +37,16 @@ impl RequestId {
     }
 
     /// The incoming id when it is well-formed (1-128 characters of `A-Z a-z 0-9 - _ . : / + =`),
-    /// otherwise a fresh one. Anything else — log-injection attempts included — is replaced.
-    pub(crate) fn from_request_or_new(parts: &http::HeaderMap) -> Self {
-        match parts.get(&REQUEST_ID_HEADER) {
+    /// otherwise a fresh one. A malformed incoming header — log-injection attempts included —
+    /// is removed from `headers`, so that nothing further in reads it.
+    pub(crate) fn from_request_or_new(headers: &mut http::HeaderMap) -> Self {
+        match headers.get(&REQUEST_ID_HEADER) {
             Some(value) if is_well_formed(value.as_bytes()) => Self(value.clone()),
-            _ => Self::generate(),
+            Some(_) => {
+                headers.remove(&REQUEST_ID_HEADER);
+                Self::generate()
+            }
+            None => Self::generate(),
         }
     }
 
@@ -55,8 +60,12 @@ impl RequestId {
         let mut buf = [0u8; 32];
         hex(*PREFIX, &mut buf[..16]);
         hex(n, &mut buf[16..]);
+        // One allocation, shared by the clones in the extensions and the response headers.
         // Hex digits are always a valid header value.
-        Self(HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("0")))
+        Self(
+            HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(buf))
+                .unwrap_or(HeaderValue::from_static("0")),
+        )
     }
 }
 
