@@ -81,8 +81,8 @@ impl AuthUser {
     }
 
     pub(crate) fn from_claims(claims: Claims, token: &str) -> Result<Self> {
-        let id = bson::oid::ObjectId::parse_str(&claims.sub)
-            .map_err(|_| invalid_token("the token's subject is not a user id", "token_claims"))?;
+        let id = crate::store::parse_object_id(&claims.sub)
+            .ok_or_else(|| invalid_token("the token's subject is not a user id", "token_claims"))?;
         Ok(Self {
             id,
             presented: Arc::new(Presented {

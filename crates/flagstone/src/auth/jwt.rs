@@ -37,7 +37,7 @@
 //!
 //! Each refusal is a [`TokenError`], which clients see only as its [`code`](TokenError::code).
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit, Mac};
@@ -208,13 +208,17 @@ impl Verifier {
     }
 }
 
-/// What a token's header is first read as: only the fields that decide which key to try.
+/// What a token's header is first read as: only the fields that decide which key to try,
+/// borrowed from the decoded header unless they hold escapes.
 #[derive(Deserialize)]
-struct RawHeader {
-    alg: String,
-    kid: Option<String>,
-    typ: Option<String>,
-    crit: Option<serde_json::Value>,
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    typ: Option<Cow<'a, str>>,
+    crit: Option<serde::de::IgnoredAny>,
 }
 
 impl JwtKeys {

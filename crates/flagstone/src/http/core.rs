@@ -80,6 +80,10 @@ pub(crate) struct SecurityHeaders {
 impl SecurityHeaders {
     /// The set for a response with these headers.
     fn for_response(&self, headers: &HeaderMap) -> &[(HeaderName, HeaderValue)] {
+        if self.document.is_empty() {
+            // `http.security_headers` is off.
+            return &[];
+        }
         match headers.get(header::CONTENT_TYPE).is_some_and(is_json) {
             true => &self.json,
             false => &self.document,

@@ -118,13 +118,29 @@ impl<T> FromStr for Id<T> {
     type Err = InvalidId;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.len() != 24 {
-            return Err(InvalidId);
-        }
-        ObjectId::parse_str(s)
+        parse_object_id(s)
             .map(Self::from_object_id)
-            .map_err(|_| InvalidId)
+            .ok_or(InvalidId)
     }
+}
+
+/// 24 hexadecimal characters (either case) as an ObjectId, without the allocation and the
+/// error value of [`ObjectId::parse_str`]: ids are parsed on every authenticated request.
+pub(crate) fn parse_object_id(s: &str) -> Option<ObjectId> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let hex: &[u8; 24] = s.as_bytes().try_into().ok()?;
+    let mut bytes = [0u8; 12];
+    for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(ObjectId::from_bytes(bytes))
 }
 
 impl<T> From<ObjectId> for Id<T> {
@@ -236,5 +252,33 @@ impl<T> utoipa::PartialSchema for Id<T> {
 impl<T> utoipa::ToSchema for Id<T> {
     fn name() -> std::borrow::Cow<'static, str> {
         "Id".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_ids_parse_as_the_driver_parses_them() {
+        for _ in 0..100 {
+            let oid = ObjectId::new();
+            assert_eq!(parse_object_id(&oid.to_hex()), Some(oid));
+            assert_eq!(parse_object_id(&oid.to_hex().to_uppercase()), Some(oid));
+        }
+        let oid = ObjectId::parse_str("0123456789abcdefABCDEF00").unwrap();
+        assert_eq!(parse_object_id("0123456789abcdefABCDEF00"), Some(oid));
+        for bad in [
+            "",
+            "0123456789abcdef0123456",
+            "0123456789abcdef012345678",
+            "0123456789abcdef0123456g",
+            "0123456789abcdef012345 7",
+            "0123456789abcdef0123é5",
+            "+123456789abcdef01234567",
+        ] {
+            assert_eq!(parse_object_id(bad), None, "{bad:?}");
+            assert!(bad.parse::<Id<()>>().is_err(), "{bad:?}");
+        }
     }
 }

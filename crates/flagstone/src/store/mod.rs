@@ -56,6 +56,7 @@
 
 mod embedded;
 mod id;
+pub(crate) use id::parse_object_id;
 #[cfg(feature = "mongodb")]
 mod mongo;
 mod timestamp;
