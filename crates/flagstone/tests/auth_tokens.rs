@@ -347,6 +347,41 @@ fn a_token_signed_with_an_unconfigured_key_pair_is_refused() {
 }
 
 #[test]
+fn escaped_header_fields_are_read_like_plain_ones() {
+    let keys = hs256(SECRET, &[]);
+    let kid = fingerprint(SECRET.as_bytes());
+    // The same header, every field spelled with a JSON escape: alg "HS256", typ "JWT", and
+    // the kid with its first character escaped.
+    let first = kid.chars().next().unwrap();
+    let header = format!(
+        r#"{{"alg":"HS\u0032\u0035\u0036","typ":"J\u0057T","kid":"\u{:04x}{}"}}"#,
+        first as u32,
+        &kid[first.len_utf8()..]
+    );
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.as_bytes()),
+        b64_json(&claims())
+    );
+    let signature = jsonwebtoken::crypto::sign(
+        signing_input.as_bytes(),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        Algorithm::HS256,
+    )
+    .unwrap();
+    let token = format!("{signing_input}.{signature}");
+    assert_eq!(keys.verify(&token).unwrap().sub, "user-1");
+
+    // An escaped kid that names no key is still unknown, and an escaped alg still counts.
+    let stranger = header.replace(r#""kid":"\u"#, r#""kid":"x\u"#);
+    let forged = format!("{}.e30.sig", URL_SAFE_NO_PAD.encode(stranger.as_bytes()));
+    assert_eq!(keys.verify(&forged), Err(TokenError::UnknownKey));
+    let none = r#"{"alg":"n\u006fne","typ":"JWT"}"#;
+    let forged = format!("{}.e30.", URL_SAFE_NO_PAD.encode(none.as_bytes()));
+    assert_eq!(keys.verify(&forged), Err(TokenError::WrongAlgorithm));
+}
+
+#[test]
 fn an_unknown_kid_is_refused_even_with_a_good_signature() {
     let keys = hs256(SECRET, &[]);
     for kid in ["nope", "", "AAAAAAAAAAA"] {
