@@ -199,6 +199,11 @@ impl Store {
         Collection {
             store: self.clone(),
             name: Arc::from(name),
+            #[cfg(feature = "mongodb")]
+            driver: match &self.backend {
+                Backend::Mongo(m) => Some(m.collection(name)),
+                Backend::Embedded(_) => None,
+            },
             _of: PhantomData,
         }
     }
@@ -459,15 +464,37 @@ impl Index {
 pub struct Collection<T> {
     store: Store,
     name: Arc<str>,
+    /// On MongoDB, the driver's handle, made once with the collection.
+    #[cfg(feature = "mongodb")]
+    driver: Option<mongo::Coll>,
     _of: PhantomData<fn() -> T>,
 }
 
 impl<T> Clone for Collection<T> {
     fn clone(&self) -> Self {
-        Self {
+        self.typed()
+    }
+}
+
+impl<T> Collection<T> {
+    /// The same collection, typed differently (`Document` to see it raw).
+    pub fn typed<U>(&self) -> Collection<U> {
+        Collection {
             store: self.store.clone(),
             name: self.name.clone(),
+            #[cfg(feature = "mongodb")]
+            driver: self.driver.clone(),
             _of: PhantomData,
+        }
+    }
+
+    /// The driver's handle for this collection on `m`: the one made with the collection,
+    /// or a new one for a collection made before the store was (never, in practice).
+    #[cfg(feature = "mongodb")]
+    fn driver<'a>(&'a self, m: &mongo::Mongo) -> std::borrow::Cow<'a, mongo::Coll> {
+        match &self.driver {
+            Some(driver) => std::borrow::Cow::Borrowed(driver),
+            None => std::borrow::Cow::Owned(m.collection(&self.name)),
         }
     }
 }
@@ -524,15 +551,6 @@ where
         &self.store
     }
 
-    /// The same collection, typed differently (`Document` to see it raw).
-    pub fn typed<U>(&self) -> Collection<U> {
-        Collection {
-            store: self.store.clone(),
-            name: self.name.clone(),
-            _of: PhantomData,
-        }
-    }
-
     async fn embedded_write<R: Send + 'static>(
         &self,
         engine: &Arc<Engine>,
@@ -554,7 +572,7 @@ where
                     .ok_or_else(|| Error::internal(std::io::Error::other("no id returned")))
             }
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.insert_one(&self.name, value).await,
+            Backend::Mongo(m) => m.insert_one(&self.driver(m), value).await,
         }
     }
 
@@ -573,7 +591,7 @@ where
                 self.embedded_write(e, move |e, n| e.insert(n, docs)).await
             }
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.insert_many(&self.name, values).await,
+            Backend::Mongo(m) => m.insert_many(&self.driver(m), values).await,
         }
     }
 
@@ -602,7 +620,7 @@ where
         match &self.store.backend {
             Backend::Embedded(e) => e.count(&self.name, &filter),
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.count(&self.name, filter).await,
+            Backend::Mongo(m) => m.count(&self.driver(m), filter).await,
         }
     }
 
@@ -647,7 +665,10 @@ where
                     .await
             }
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.update(&self.name, filter, update, multi, upsert).await,
+            Backend::Mongo(m) => {
+                m.update(&self.driver(m), filter, update, multi, upsert)
+                    .await
+            }
         }
     }
 
@@ -680,7 +701,10 @@ where
                     .await?
             }
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.find_one_and_delete(&self.name, filter, options).await?,
+            Backend::Mongo(m) => {
+                m.find_one_and_delete(&self.driver(m), filter, options)
+                    .await?
+            }
         };
         doc.map(|d| from_document(&self.name, &d)).transpose()
     }
@@ -703,7 +727,10 @@ where
                     .await
             }
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.replace(&self.name, filter, replacement, upsert).await,
+            Backend::Mongo(m) => {
+                m.replace(&self.driver(m), filter, replacement, upsert)
+                    .await
+            }
         }
     }
 
@@ -724,7 +751,7 @@ where
                     .await
             }
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.delete(&self.name, filter, multi).await,
+            Backend::Mongo(m) => m.delete(&self.driver(m), filter, multi).await,
         }
     }
 
@@ -735,7 +762,7 @@ where
             Backend::Embedded(e) => e.distinct(&self.name, field, &filter),
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => {
-                let mut values = m.distinct(&self.name, field, filter).await?;
+                let mut values = m.distinct(&self.driver(m), field, filter).await?;
                 values.sort_by(embedded::value::compare);
                 Ok(values)
             }
@@ -752,7 +779,7 @@ where
                     .await
             }
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.create_index(&self.name, index).await,
+            Backend::Mongo(m) => m.create_index(&self.driver(m), index).await,
         }
     }
 
@@ -780,7 +807,7 @@ where
         match &self.store.backend {
             Backend::Embedded(e) => Ok(e.list_indexes(&self.name)),
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.list_indexes(&self.name).await,
+            Backend::Mongo(m) => m.list_indexes(&self.driver(m)).await,
         }
     }
 
@@ -793,7 +820,7 @@ where
                     .await
             }
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.drop_index(&self.name, &index).await,
+            Backend::Mongo(m) => m.drop_index(&self.driver(m), &index).await,
         }
     }
 
@@ -802,7 +829,7 @@ where
         match &self.store.backend {
             Backend::Embedded(e) => self.embedded_write(e, |e, n| e.drop_collection(n)).await,
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => m.drop_collection(&self.name).await,
+            Backend::Mongo(m) => m.drop_collection(&self.driver(m)).await,
         }
     }
 }
@@ -861,7 +888,7 @@ where
             Backend::Embedded(_) => Ok(self.limit(1).all().await?.pop()),
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => {
-                m.find_one(&self.collection.name, self.filter, self.options)
+                m.find_one(&self.collection.driver(m), self.filter, self.options)
                     .await
             }
         }
@@ -878,7 +905,7 @@ where
             }
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => {
-                m.find(&self.collection.name, self.filter, self.options)
+                m.find(&self.collection.driver(m), self.filter, self.options)
                     .await
             }
         }
@@ -897,7 +924,7 @@ where
             }
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => {
-                m.find_stream(&self.collection.name, self.filter, self.options)
+                m.find_stream(&self.collection.driver(m), self.filter, self.options)
                     .await
             }
         }
@@ -984,8 +1011,15 @@ where
             }
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => {
-                m.find_one_and_update(&collection.name, filter, update, options, returning, upsert)
-                    .await?
+                m.find_one_and_update(
+                    &collection.driver(m),
+                    filter,
+                    update,
+                    options,
+                    returning,
+                    upsert,
+                )
+                .await?
             }
         };
         doc.map(|d| from_document(&collection.name, &d)).transpose()

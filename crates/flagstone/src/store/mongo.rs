@@ -15,6 +15,10 @@ use crate::{Error, Result, config::DatabaseConfig};
 /// Seconds a client should wait before retrying after the database was unreachable.
 const RETRY_AFTER: u64 = 5;
 
+/// A collection of the driver, kept by each [`Collection`](super::Collection) so that an
+/// operation does not build a new one (the driver allocates and copies its options for it).
+pub(crate) type Coll = mongodb::Collection<Document>;
+
 /// A connected MongoDB database.
 #[derive(Clone, Debug)]
 pub(crate) struct Mongo {
@@ -22,6 +26,11 @@ pub(crate) struct Mongo {
 }
 
 impl Mongo {
+    /// The driver's handle for collection `name`.
+    pub(crate) fn collection(&self, name: &str) -> Coll {
+        self.db.collection(name)
+    }
+
     /// Parses the URL (resolving `mongodb+srv` records), applies the pool and timeout
     /// settings and picks the database. Does not wait for the server: the first
     /// operation does, up to `server_selection_timeout`.
@@ -69,22 +78,17 @@ impl Mongo {
         self.db.drop().await.map_err(map_error)
     }
 
-    pub(crate) async fn drop_collection(&self, name: &str) -> Result<()> {
-        self.db
-            .collection::<Document>(name)
-            .drop()
-            .await
-            .map_err(map_error)
+    pub(crate) async fn drop_collection(&self, coll: &Coll) -> Result<()> {
+        coll.drop().await.map_err(map_error)
     }
 
     pub(crate) async fn insert_one<T: Serialize + Send + Sync>(
         &self,
-        name: &str,
+        coll: &Coll,
         value: &T,
     ) -> Result<Bson> {
-        let result = self
-            .db
-            .collection::<T>(name)
+        let result = coll
+            .clone_with_type::<T>()
             .insert_one(value)
             .await
             .map_err(map_error)?;
@@ -93,16 +97,15 @@ impl Mongo {
 
     pub(crate) async fn insert_many<'a, T: Serialize + Send + Sync + 'a>(
         &self,
-        name: &str,
+        coll: &Coll,
         values: impl IntoIterator<Item = &'a T>,
     ) -> Result<Vec<Bson>> {
         let values: Vec<&T> = values.into_iter().collect();
         if values.is_empty() {
             return Ok(Vec::new());
         }
-        let result = self
-            .db
-            .collection::<T>(name)
+        let result = coll
+            .clone_with_type::<T>()
             .insert_many(values)
             .await
             .map_err(map_error)?;
@@ -113,14 +116,14 @@ impl Mongo {
 
     pub(crate) async fn find<T>(
         &self,
-        name: &str,
+        coll: &Coll,
         filter: Document,
         options: FindOptions,
     ) -> Result<Vec<T>>
     where
         T: DeserializeOwned + Send + Sync + Unpin + 'static,
     {
-        self.find_stream(name, filter, options)
+        self.find_stream(coll, filter, options)
             .await?
             .try_collect()
             .await
@@ -129,15 +132,14 @@ impl Mongo {
     /// The first document matching `filter`, in one round trip and without a cursor.
     pub(crate) async fn find_one<T>(
         &self,
-        name: &str,
+        coll: &Coll,
         filter: Document,
         options: FindOptions,
     ) -> Result<Option<T>>
     where
         T: DeserializeOwned + Send + Sync,
     {
-        self.db
-            .collection::<T>(name)
+        coll.clone_with_type::<T>()
             .find_one(filter)
             .optional(options.sort, |a, s| a.sort(s))
             .optional(options.skip, |a, s| a.skip(s))
@@ -148,7 +150,7 @@ impl Mongo {
 
     pub(crate) async fn find_stream<T>(
         &self,
-        name: &str,
+        coll: &Coll,
         filter: Document,
         options: FindOptions,
     ) -> Result<BoxStream<'static, Result<T>>>
@@ -156,9 +158,8 @@ impl Mongo {
         T: DeserializeOwned + Send + Sync + Unpin + 'static,
     {
         let limit = options.limit.filter(|l| *l != 0).map(|l| l.abs());
-        let cursor = self
-            .db
-            .collection::<T>(name)
+        let cursor = coll
+            .clone_with_type::<T>()
             .find(filter)
             .optional(options.sort, |a, s| a.sort(s))
             .optional(options.skip, |a, s| a.skip(s))
@@ -169,36 +170,27 @@ impl Mongo {
         Ok(cursor.map(|r| r.map_err(map_error)).boxed())
     }
 
-    pub(crate) async fn count(&self, name: &str, filter: Document) -> Result<u64> {
-        self.db
-            .collection::<Document>(name)
-            .count_documents(filter)
-            .await
-            .map_err(map_error)
+    pub(crate) async fn count(&self, coll: &Coll, filter: Document) -> Result<u64> {
+        coll.count_documents(filter).await.map_err(map_error)
     }
 
     pub(crate) async fn distinct(
         &self,
-        name: &str,
+        coll: &Coll,
         field: &str,
         filter: Document,
     ) -> Result<Vec<Bson>> {
-        self.db
-            .collection::<Document>(name)
-            .distinct(field, filter)
-            .await
-            .map_err(map_error)
+        coll.distinct(field, filter).await.map_err(map_error)
     }
 
     pub(crate) async fn update(
         &self,
-        name: &str,
+        coll: &Coll,
         filter: Document,
         update: Document,
         multi: bool,
         upsert: bool,
     ) -> Result<UpdateResult> {
-        let coll = self.db.collection::<Document>(name);
         let result = match multi {
             true => coll.update_many(filter, update).upsert(upsert).await,
             false => coll.update_one(filter, update).upsert(upsert).await,
@@ -213,14 +205,12 @@ impl Mongo {
 
     pub(crate) async fn replace(
         &self,
-        name: &str,
+        coll: &Coll,
         filter: Document,
         replacement: Document,
         upsert: bool,
     ) -> Result<UpdateResult> {
-        let result = self
-            .db
-            .collection::<Document>(name)
+        let result = coll
             .replace_one(filter, replacement)
             .upsert(upsert)
             .await
@@ -234,7 +224,7 @@ impl Mongo {
 
     pub(crate) async fn find_one_and_update(
         &self,
-        name: &str,
+        coll: &Coll,
         filter: Document,
         update: Document,
         options: FindOptions,
@@ -245,9 +235,7 @@ impl Mongo {
             ReturnDocument::Before => mongodb::options::ReturnDocument::Before,
             ReturnDocument::After => mongodb::options::ReturnDocument::After,
         };
-        self.db
-            .collection::<Document>(name)
-            .find_one_and_update(filter, update)
+        coll.find_one_and_update(filter, update)
             .return_document(returning)
             .upsert(upsert)
             .optional(options.sort, |a, s| a.sort(s))
@@ -258,20 +246,17 @@ impl Mongo {
 
     pub(crate) async fn find_one_and_delete(
         &self,
-        name: &str,
+        coll: &Coll,
         filter: Document,
         options: FindOptions,
     ) -> Result<Option<Document>> {
-        self.db
-            .collection::<Document>(name)
-            .find_one_and_delete(filter)
+        coll.find_one_and_delete(filter)
             .optional(options.sort, |a, s| a.sort(s))
             .await
             .map_err(map_error)
     }
 
-    pub(crate) async fn delete(&self, name: &str, filter: Document, multi: bool) -> Result<u64> {
-        let coll = self.db.collection::<Document>(name);
+    pub(crate) async fn delete(&self, coll: &Coll, filter: Document, multi: bool) -> Result<u64> {
         let result = match multi {
             true => coll.delete_many(filter).await,
             false => coll.delete_one(filter).await,
@@ -280,7 +265,7 @@ impl Mongo {
         Ok(result.deleted_count)
     }
 
-    pub(crate) async fn create_index(&self, name: &str, index: Index) -> Result<String> {
+    pub(crate) async fn create_index(&self, coll: &Coll, index: Index) -> Result<String> {
         let options = IndexOptions::builder()
             .name(index.resolved_name())
             .unique(index.unique.then_some(true))
@@ -292,17 +277,12 @@ impl Mongo {
             .keys(index.keys)
             .options(options)
             .build();
-        let result = self
-            .db
-            .collection::<Document>(name)
-            .create_index(model)
-            .await
-            .map_err(map_error)?;
+        let result = coll.create_index(model).await.map_err(map_error)?;
         Ok(result.index_name)
     }
 
-    pub(crate) async fn list_indexes(&self, name: &str) -> Result<Vec<Index>> {
-        let cursor = match self.db.collection::<Document>(name).list_indexes().await {
+    pub(crate) async fn list_indexes(&self, coll: &Coll) -> Result<Vec<Index>> {
+        let cursor = match coll.list_indexes().await {
             Ok(cursor) => cursor,
             // A collection that does not exist has only its implicit `_id` index.
             Err(e) if matches!(*e.kind, DriverError::Command(ref c) if c.code == 26) => {
@@ -327,8 +307,8 @@ impl Mongo {
             .collect())
     }
 
-    pub(crate) async fn drop_index(&self, name: &str, index: &str) -> Result<()> {
-        match self.db.collection::<Document>(name).drop_index(index).await {
+    pub(crate) async fn drop_index(&self, coll: &Coll, index: &str) -> Result<()> {
+        match coll.drop_index(index).await {
             Ok(()) => Ok(()),
             Err(e) if matches!(*e.kind, DriverError::Command(ref c) if c.code == 27 || c.code == 26) => {
                 Err(Error::not_found(format!("no index named {index:?}")))
