@@ -11,7 +11,7 @@ use std::{
     collections::HashMap,
     fmt::Write,
     sync::{
-        Arc, RwLock,
+        RwLock,
         atomic::{AtomicI64, AtomicU64, Ordering},
     },
     time::Duration,
@@ -27,7 +27,7 @@ const BUCKETS: [f64; 11] = [
 /// The request metrics of one app.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    routes: RwLock<HashMap<Box<str>, Vec<Arc<Series>>>>,
+    routes: RwLock<HashMap<Box<str>, Vec<Series>>>,
     in_flight: AtomicI64,
 }
 
@@ -71,7 +71,7 @@ impl Metrics {
     /// Records one finished request. Takes a read lock and a few atomic adds once the
     /// series exists; the first request of a series takes the write lock once.
     pub fn record(&self, method: &Method, route: &str, status: u16, latency: Duration) {
-        let find = |list: &[Arc<Series>]| {
+        let find = |list: &[Series]| {
             list.iter()
                 .position(|s| s.status == status && s.method == method)
         };
@@ -91,13 +91,13 @@ impl Metrics {
             list[i].add(latency);
             return;
         }
-        let series = Arc::new(Series {
+        let series = Series {
             method: method.clone(),
             status,
             buckets: Default::default(),
             count: AtomicU64::new(0),
             sum_micros: AtomicU64::new(0),
-        });
+        };
         series.add(latency);
         list.push(series);
     }
@@ -110,7 +110,7 @@ impl Metrics {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut all: Vec<(&str, &Series)> = map
             .iter()
-            .flat_map(|(route, list)| list.iter().map(move |s| (&**route, &**s)))
+            .flat_map(|(route, list)| list.iter().map(move |s| (&**route, s)))
             .collect();
         all.sort_by(|a, b| {
             (a.0, a.1.method.as_str(), a.1.status).cmp(&(b.0, b.1.method.as_str(), b.1.status))
