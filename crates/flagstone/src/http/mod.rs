@@ -60,6 +60,7 @@ use tower_http::{
 };
 
 pub use client_ip::ClientIp;
+pub use core::API_CSP;
 pub use rate_limit::{RateLimit, RateLimitLayer};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
 pub use shed::{LoadShed, LoadShedLayer, ShedFuture};
@@ -151,7 +152,7 @@ where
     let core = CoreSettings {
         request_id: config.http.request_id,
         trace: config.http.trace,
-        security_headers: security_headers(config),
+        security_headers: SecurityHeaders::from_config(config),
         trusted_proxies: config.trusted_proxies.clone(),
         metrics,
         renderer,
@@ -417,56 +418,6 @@ where
         self.inner.call(request)
     }
 }
-
-/// The security headers of both kinds of response (see [`SecurityHeaders`]), plus HSTS on
-/// both when `http.hsts` is on; none when `http.security_headers` is off.
-fn security_headers(config: &Config) -> SecurityHeaders {
-    if !config.http.security_headers {
-        return SecurityHeaders::default();
-    }
-    let pairs = |pairs: &[(&'static str, &'static str)]| -> Vec<(HeaderName, HeaderValue)> {
-        pairs
-            .iter()
-            .map(|&(name, value)| {
-                (
-                    HeaderName::from_static(name),
-                    HeaderValue::from_static(value),
-                )
-            })
-            .collect()
-    };
-    let mut document = pairs(&[
-        ("cross-origin-opener-policy", "same-origin"),
-        ("cross-origin-resource-policy", "same-origin"),
-        ("origin-agent-cluster", "?1"),
-        ("referrer-policy", "no-referrer"),
-        ("x-content-type-options", "nosniff"),
-        ("x-dns-prefetch-control", "off"),
-        ("x-download-options", "noopen"),
-        ("x-frame-options", "SAMEORIGIN"),
-        ("x-permitted-cross-domain-policies", "none"),
-        ("x-xss-protection", "0"),
-    ]);
-    // Validated when the configuration was loaded.
-    if let Ok(csp) = HeaderValue::from_str(&config.http.content_security_policy) {
-        document.push((header::CONTENT_SECURITY_POLICY, csp));
-    }
-    let mut json = pairs(&[
-        ("content-security-policy", API_CSP),
-        ("cross-origin-resource-policy", "same-origin"),
-        ("x-content-type-options", "nosniff"),
-        ("x-frame-options", "DENY"),
-    ]);
-    if config.http.hsts {
-        let hsts = HeaderValue::from_static("max-age=31536000; includeSubDomains");
-        document.push((header::STRICT_TRANSPORT_SECURITY, hsts.clone()));
-        json.push((header::STRICT_TRANSPORT_SECURITY, hsts));
-    }
-    SecurityHeaders { document, json }
-}
-
-/// The Content-Security-Policy of JSON responses: nothing may load, nothing may frame them.
-pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// The CORS layer for `[cors]`, or none when no origin is allowed.
 fn cors(config: &Config) -> Option<CorsLayer> {
