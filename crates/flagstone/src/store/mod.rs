@@ -488,8 +488,8 @@ impl<T> Collection<T> {
         }
     }
 
-    /// The driver's handle for this collection on `m`: the one made with the collection,
-    /// or a new one for a collection made before the store was (never, in practice).
+    /// The driver's handle for this collection on `m`. [`Store::collection`] makes it for
+    /// every collection of a MongoDB store; building one here only keeps this total.
     #[cfg(feature = "mongodb")]
     fn driver<'a>(&'a self, m: &mongo::Mongo) -> std::borrow::Cow<'a, mongo::Coll> {
         match &self.driver {
