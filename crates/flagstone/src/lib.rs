@@ -74,6 +74,7 @@ pub mod validation;
 
 #[doc(hidden)]
 mod derive_support;
+mod hex;
 
 pub use app::App;
 pub use config::Config;

@@ -55,9 +55,8 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use bson::{Bson, Document, doc};
-use hmac::{Hmac, KeyInit, Mac};
+use ring::hmac;
 use serde::{Serialize, de::DeserializeOwned};
-use sha2::Sha256;
 
 use crate::{
     Error, Result,
@@ -68,7 +67,7 @@ use crate::{
 /// The key that signs cursors. The app derives it from `auth.secret` and shares it with
 /// every request.
 #[derive(Clone)]
-pub struct CursorKey(Arc<[u8]>);
+pub struct CursorKey(Arc<hmac::Key>);
 
 impl std::fmt::Debug for CursorKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -76,15 +75,17 @@ impl std::fmt::Debug for CursorKey {
     }
 }
 
-type HmacSha256 = Hmac<Sha256>;
-
 impl CursorKey {
     /// A key derived from a secret (never the secret itself).
     pub fn from_secret(secret: &[u8]) -> Self {
-        let mut mac = HmacSha256::new_from_slice(secret)
-            .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
-        mac.update(b"flagstone pagination cursor key");
-        Self(Arc::from(mac.finalize().into_bytes().as_slice()))
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, secret),
+            b"flagstone pagination cursor key",
+        );
+        Self(Arc::new(hmac::Key::new(
+            hmac::HMAC_SHA256,
+            derived.as_ref(),
+        )))
     }
 
     /// The process-wide random key used when no secret is configured.
@@ -106,21 +107,14 @@ impl CursorKey {
         .clone()
     }
 
-    fn mac(&self, payload: &[u8]) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.0)
-            .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
-        mac.update(payload);
-        mac
-    }
-
     /// Signs a cursor payload: `base64url(payload).base64url(tag)`.
     fn seal(&self, payload: &Document) -> Result<String> {
         let bytes = payload.to_vec().map_err(Error::internal)?;
-        let tag = self.mac(&bytes).finalize().into_bytes();
+        let tag = hmac::sign(&self.0, &bytes);
         Ok(format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(&bytes),
-            URL_SAFE_NO_PAD.encode(tag)
+            URL_SAFE_NO_PAD.encode(tag.as_ref())
         ))
     }
 
@@ -136,7 +130,7 @@ impl CursorKey {
         let (body, tag) = token.split_once('.').ok_or_else(invalid)?;
         let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| invalid())?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
-        self.mac(&bytes).verify_slice(&tag).map_err(|_| invalid())?;
+        hmac::verify(&self.0, &bytes, &tag).map_err(|_| invalid())?;
         Document::from_reader(bytes.as_slice()).map_err(|_| invalid())
     }
 }

@@ -407,7 +407,7 @@ fn a_payload_changed_after_signing_is_refused() {
 }
 
 #[test]
-fn a_truncated_or_missing_signature_is_refused() {
+fn a_truncated_missing_or_overlong_signature_is_refused() {
     for (alg, keys) in all_keys() {
         let token = issue(&keys);
         let (message, signature) = token.rsplit_once('.').unwrap();
@@ -425,6 +425,19 @@ fn a_truncated_or_missing_signature_is_refused() {
             Err(TokenError::BadSignature),
             "{alg}"
         );
+        // The right signature with bytes after it, one or many.
+        for extra in [1, 2, 40, 600] {
+            let mut longer = URL_SAFE_NO_PAD
+                .decode(token.rsplit_once('.').unwrap().1)
+                .unwrap();
+            longer.extend(std::iter::repeat_n(7u8, extra));
+            let longer = format!("{message}.{}", URL_SAFE_NO_PAD.encode(&longer));
+            assert_eq!(
+                keys.verify(&longer),
+                Err(TokenError::BadSignature),
+                "{alg}, {extra} bytes more"
+            );
+        }
     }
 }
 

@@ -40,12 +40,11 @@
 use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind as JwtErrorKind,
 };
+use ring::{digest, hmac};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::{
     Error, Result,
@@ -191,20 +190,16 @@ struct VerifyingKey {
 
 /// How one key checks a signature.
 enum Verifier {
-    /// HS256: the HMAC keyed once, cloned for each token, so that a verification hashes
-    /// only the token.
-    Hmac(Hmac<Sha256>),
+    /// HS256: the HMAC keyed once (its padded key blocks already hashed), so that a
+    /// verification hashes only the token.
+    Hmac(hmac::Key),
     /// EdDSA and RS256, through jsonwebtoken.
     Pem(DecodingKey),
 }
 
 impl Verifier {
     fn hmac(secret: &[u8]) -> Self {
-        match <Hmac<Sha256> as KeyInit>::new_from_slice(secret) {
-            Ok(mac) => Self::Hmac(mac),
-            // HMAC takes keys of any length; should that ever change, jsonwebtoken can.
-            Err(_) => Self::Pem(DecodingKey::from_secret(secret)),
-        }
+        Self::Hmac(hmac::Key::new(hmac::HMAC_SHA256, secret))
     }
 }
 
@@ -370,7 +365,7 @@ impl JwtKeys {
         };
         for key in std::iter::once(first).chain(keys) {
             let verified = match &key.key {
-                Verifier::Hmac(mac) => self.verify_hmac(token, mac),
+                Verifier::Hmac(key) => self.verify_hmac(token, key),
                 Verifier::Pem(key) => {
                     if serde_json::from_slice::<Header>(&header).is_err() {
                         return Err(TokenError::Malformed);
@@ -392,14 +387,18 @@ impl JwtKeys {
     /// HS256 verification of a token whose header was checked: the signature (compared in
     /// constant time), then the claims with the rules jsonwebtoken applies to the other
     /// algorithms: `exp` and `nbf` within the leeway, `iss` and `aud` the configured ones.
-    fn verify_hmac(&self, token: &str, mac: &Hmac<Sha256>) -> Result<Claims, TokenError> {
+    fn verify_hmac(&self, token: &str, key: &hmac::Key) -> Result<Claims, TokenError> {
         let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| TokenError::Malformed)?;
-        mac.clone()
-            .chain_update(signed.as_bytes())
-            .verify_slice(&signature)
+        // An HS256 signature is 32 bytes; a longer one cannot match, so it is decoded into
+        // a buffer of one byte more, which a longer one overflows into (or past).
+        let mut decoded = [0u8; 33];
+        let length = URL_SAFE_NO_PAD
+            .decode_slice(signature, &mut decoded)
+            .map_err(|error| match error {
+                base64::DecodeSliceError::OutputSliceTooSmall => TokenError::BadSignature,
+                base64::DecodeSliceError::DecodeError(_) => TokenError::Malformed,
+            })?;
+        hmac::verify(key, signed.as_bytes(), &decoded[..length])
             .map_err(|_| TokenError::BadSignature)?;
         let (_, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
         let payload = URL_SAFE_NO_PAD
@@ -606,8 +605,8 @@ fn algorithm_name(algorithm: Algorithm) -> &'static str {
 
 /// A key's `kid`: the first 8 bytes of the SHA-256 of its material, unpadded base64url.
 fn fingerprint(material: &[u8]) -> String {
-    let digest = Sha256::digest(material);
-    URL_SAFE_NO_PAD.encode(&digest[..8])
+    let digest = digest::digest(&digest::SHA256, material);
+    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..8])
 }
 
 /// 128 random bits, unpadded base64url.

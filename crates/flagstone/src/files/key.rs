@@ -7,8 +7,11 @@ use crate::Error;
 pub(crate) fn generate(prefix: &str, known: &KnownType) -> Result<String, Error> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).map_err(|e| Error::internal(std::io::Error::other(e.to_string())))?;
-    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("{prefix}/{hex}.{}", known.ext))
+    Ok(format!(
+        "{prefix}/{}.{}",
+        crate::hex::encode(&id),
+        known.ext
+    ))
 }
 
 /// `segment(/segment)*` with segments of `[a-z0-9_-]`.

@@ -13,7 +13,6 @@ use object_store::{
     Attribute, Attributes, ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions,
     PutPayload, WriteMultipart, memory::InMemory, path::Path,
 };
-use sha2::{Digest, Sha256};
 
 use super::{FileRef, FilesConfig, key, types};
 use crate::{Config, Error, ErrorKind};
@@ -356,7 +355,7 @@ impl FileStore {
 struct Meter {
     max: u64,
     size: u64,
-    hasher: Sha256,
+    hasher: ring::digest::Context,
 }
 
 impl Meter {
@@ -364,7 +363,7 @@ impl Meter {
         Self {
             max,
             size: 0,
-            hasher: Sha256::new(),
+            hasher: ring::digest::Context::new(&ring::digest::SHA256),
         }
     }
 
@@ -378,11 +377,7 @@ impl Meter {
     }
 
     fn finish(self) -> String {
-        self.hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::hex::encode(self.hasher.finish().as_ref())
     }
 }
 

@@ -19,7 +19,6 @@ use axum::{
 };
 use bson::{Bson, Document, doc, oid::ObjectId};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::{Hooks, Operation, RequestContext, Resource};
 use crate::{
@@ -160,9 +159,8 @@ where
 
 /// `W/"<hex of the first 16 bytes of SHA-256(body)>"`.
 pub(crate) fn etag(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("W/\"{hex}\"")
+    let digest = ring::digest::digest(&ring::digest::SHA256, body);
+    format!("W/\"{}\"", crate::hex::encode(&digest.as_ref()[..16]))
 }
 
 /// Whether an `If-Match` / `If-None-Match` value names `etag` (or is `*`). Tags compare by
