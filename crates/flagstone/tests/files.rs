@@ -322,6 +322,44 @@ async fn lying_and_unlisted_types_get_415() {
 }
 
 #[tokio::test]
+async fn json_bodies_keep_the_body_limit_when_uploads_may_be_larger() {
+    let config = ConfigLoader::new()
+        .profile(Profile::Test)
+        .dir(std::env::temp_dir())
+        .env([
+            ("FLAGSTONE_RATE_LIMIT__ENABLED", "false"),
+            ("FLAGSTONE_SERVER__BODY_LIMIT", "1KiB"),
+        ])
+        .load()
+        .unwrap();
+    let routes = Router::new().route("/files", post(upload)).route(
+        "/echo",
+        post(|Json(body): Json<Value>| async { Json(body) }),
+    );
+    let files = FileStore::memory_with(limits(64 * 1024, &["image/png"]));
+    let app = TestApp::new(App::new(config).files(files).routes(routes));
+
+    // Uploads stream past `server.body_limit`, up to `files.max_size`.
+    let picture = png(16 * 1024);
+    let response = raw(&app, Some("image/png"), Body::from(picture)).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.text());
+    assert_eq!(response.json()["file"]["size"], 16 * 1024);
+
+    // `Json` buffers, so it keeps `server.body_limit` even though the stack lets 64 KiB in.
+    let big = json!({ "padding": "a".repeat(4 * 1024) });
+    let response = app.post_json("/api/v1/echo", &big).await;
+    assert_problem(
+        &response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+    let small = json!({ "small": true });
+    let response = app.post_json("/api/v1/echo", &small).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.text());
+    assert_eq!(response.json(), small);
+}
+
+#[tokio::test]
 async fn oversized_uploads_get_413_and_leave_nothing_behind() {
     let files = FileStore::memory_with(limits(64 * 1024, &["image/png"]));
     let app = app(files.clone());

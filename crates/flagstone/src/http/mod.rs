@@ -70,7 +70,8 @@ pub(crate) use core::{CoreLayer, CoreSettings, RouteTagLayer, SecurityHeaders};
 
 /// Wraps the app's own routes (the API, root routes and the 404 fallback) in the limiting
 /// layers: CORS, rate limit, load shedding, timeout, decompression and body limit, then
-/// adds the app's shared values (`state`) to each request. Health and metrics stay outside
+/// adds the app's shared values (`state`) to each request, with the limit axum's buffering
+/// extractors read. Health and metrics stay outside
 /// them, so probes are answered even when clients are throttled. `stream_limit`, when
 /// larger, is the limit of the whole body for extractors that stream it (file uploads);
 /// axum's buffering extractors keep `server.body_limit`.
@@ -118,8 +119,9 @@ pub(crate) fn limit(
         .layer(tower::layer::layer_fn(move |inner| {
             body_limit(inner, outer)
         }))
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(AddStateLayer(Arc::new(state)))
+        .layer(AddStateLayer(Arc::new(with_default_body_limit(
+            state, limit,
+        ))))
         .service(routed(router))
 }
 
@@ -379,6 +381,23 @@ where
     }
 }
 
+/// `state` plus what axum's [`DefaultBodyLimit`] layer would add to each request: the limit
+/// its buffering extractors (`Json`, `Bytes`, `Form`, ...) apply. Taken from the layer
+/// itself, once, so that requests get it with the rest of the state instead of through one
+/// more layer and one more insert.
+fn with_default_body_limit(mut state: Extensions, limit: usize) -> Extensions {
+    use futures_util::FutureExt as _;
+    let mut capture =
+        DefaultBodyLimit::max(limit).layer(tower::service_fn(|request: Request<()>| async move {
+            Ok::<_, Infallible>(request.into_parts().0)
+        }));
+    // `service_fn`'s future is an `async` block with nothing to wait for: ready at once.
+    if let Some(Ok(parts)) = capture.call(Request::new(())).now_or_never() {
+        state.extend(parts.extensions);
+    }
+    state
+}
+
 /// Adds the app's shared values ([`App::state`](crate::App::state)) to each request.
 #[derive(Clone)]
 struct AddStateLayer(Arc<Extensions>);
@@ -414,7 +433,13 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> S::Future {
-        request.extensions_mut().extend((*self.state).clone());
+        // The request's own few extensions (connection info, request id, client IP) go
+        // into a copy of the shared ones, rather than each shared value into the request's
+        // map: a copy is one allocation for the table, and fewer values are inserted.
+        let own = std::mem::take(request.extensions_mut());
+        let extensions = request.extensions_mut();
+        *extensions = (*self.state).clone();
+        extensions.extend(own);
         self.inner.call(request)
     }
 }
