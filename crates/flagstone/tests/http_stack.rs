@@ -708,6 +708,37 @@ async fn a_panicking_handler_answers_500_and_the_app_keeps_serving() {
     assert_eq!(app.get("/api/v1/hello").await.status(), StatusCode::OK);
 }
 
+#[tokio::test]
+async fn a_panic_after_an_await_is_a_500_counted_under_its_route() {
+    let late = Router::new().route(
+        "/late/{n}",
+        get(|| async {
+            tokio::task::yield_now().await;
+            if std::hint::black_box(true) {
+                panic!("the handler's late secret");
+            }
+            "never"
+        }),
+    );
+    let app = app_with(&[], |app| app.routes(late));
+    for _ in 0..2 {
+        let response = app.get("/api/v1/late/7").await;
+        let body = assert_problem(&response, StatusCode::INTERNAL_SERVER_ERROR, "internal");
+        assert!(!response.text().contains("late secret"), "{body}");
+        assert_eq!(body["instance"], "/api/v1/late/7");
+        assert!(response.header("x-request-id").is_some());
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+    }
+    let text = app.get("/metrics").await.text();
+    assert!(
+        text.contains(
+            r#"http_requests_total{method="GET",route="/api/v1/late/{n}",status="500"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("http_requests_in_flight 1"), "{text}");
+}
+
 // ---------------------------------------------------------------------------------------
 // 7. Problem shapes
 // ---------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 //! The core layer: the per-request work every Flagstone app does, in one service and one
-//! allocation instead of half a dozen stacked layers.
+//! future (which allocates nothing of its own) instead of half a dozen stacked layers.
 //!
 //! It wraps the whole router, so it runs before routing: the matched route reaches it from
 //! [`RouteTag`], the one layer each route carries, which records it in the request's span
@@ -24,7 +24,7 @@
 use std::{
     cell::RefCell,
     convert::Infallible,
-    future::Future,
+    future::{self, Future, Ready},
     panic::{self, AssertUnwindSafe},
     pin::Pin,
     sync::Arc,
@@ -37,17 +37,17 @@ use axum::{
     extract::MatchedPath,
     response::{IntoResponse, Response},
 };
-use futures_util::FutureExt as _;
-use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, header};
+use futures_util::future::Either;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, header};
 use ipnet::IpNet;
+use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service};
-use tracing::Instrument;
 
 use super::{ClientIp, RequestId};
 use crate::{
     Config,
     error::{ErrorKind, ErrorParts, Problem, ProblemRenderer},
-    telemetry::Metrics,
+    telemetry::{InFlight, Metrics},
 };
 
 /// Settings of the core layer, built once by the app.
@@ -183,22 +183,19 @@ pub(crate) struct Core<S> {
     settings: Arc<CoreSettings>,
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
 impl<S> Service<Request<Body>> for Core<S>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
-    S::Future: Send + 'static,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture;
+    type Future = CoreFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<Body>) -> BoxFuture {
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         let settings = self.settings.clone();
 
         let start = Instant::now();
@@ -225,67 +222,137 @@ where
         } else {
             tracing::Span::none()
         };
+        let in_flight = settings.metrics.as_ref().map(Metrics::start);
 
-        // Called, then polled, inside the span: routing and the handler run in it. A panic
-        // on the way, when caught, is the 500 the rest of this function then renders.
-        let future = {
+        // Called inside the span, like the polls after it: routing and the handler run in
+        // it. A panic on the way, when caught, is the 500 the future then renders.
+        let called = {
             let _entered = span.enter();
             match settings.catch_panic {
                 true => panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))),
                 false => Ok(self.inner.call(request)),
             }
         };
-        Box::pin(async move {
-            let in_flight = settings.metrics.as_deref().map(Metrics::start);
-            let answer = async {
-                let outcome = match future {
-                    Ok(future) if settings.catch_panic => AssertUnwindSafe(future)
-                        .catch_unwind()
-                        .instrument(span.clone())
-                        .await
-                        .map(|Ok(response)| response),
-                    Ok(future) => {
-                        let Ok(response) = future.instrument(span.clone()).await;
-                        Ok(response)
-                    }
-                    Err(panic) => Err(panic),
-                };
-                (outcome, ROUTE.with(|route| route.borrow_mut().take()))
-            };
-            let (outcome, route) = ROUTE.scope(RefCell::new(None), answer).await;
-            let mut response = outcome.unwrap_or_else(panic_response);
-            if response.status().is_client_error() || response.status().is_server_error() {
-                response =
-                    render_problem(response, &settings, uri.path(), request_id.as_ref()).await;
-            }
-            let security = settings.security_headers.for_response(response.headers());
-            let headers = response.headers_mut();
-            // One growth of the map instead of several while the headers go in.
-            headers.reserve(security.len() + 1);
-            for (name, value) in security {
-                headers.entry(name).or_insert_with(|| value.clone());
-            }
-            if let Some(id) = &request_id {
-                headers.insert(super::REQUEST_ID_HEADER, id.header_value().clone());
-            }
+        let inner = match called {
+            Ok(future) => Either::Left(future),
+            Err(panic) => Either::Right(future::ready(Ok(panic_response(panic)))),
+        };
+        CoreFuture {
+            inner: ROUTE.scope(RefCell::new(None), inner),
+            rendering: None,
+            answer: Answer {
+                settings,
+                start,
+                request_id,
+                method,
+                uri,
+                span,
+                in_flight,
+                route: None,
+            },
+        }
+    }
+}
 
-            let status = response.status().as_u16();
-            let latency = start.elapsed();
-            if let Some(metrics) = &settings.metrics {
-                let route = route.as_ref().map_or("unmatched", |r| r.as_str());
-                metrics.record(&method, route, status, latency);
+pin_project_lite::pin_project! {
+    /// The future of [`Core`]: the inner service's, polled inside the request's span and
+    /// route slot (and `catch_unwind` when `http.catch_panic` is on); then, if the answer
+    /// is an error, its problem; then the finishing touches of [`Answer::finish`]. No
+    /// allocation of its own, except for the rare error answers whose body must be read
+    /// before it becomes a problem.
+    pub(crate) struct CoreFuture<F> {
+        #[pin]
+        inner: TaskLocalFuture<RefCell<Option<MatchedPath>>, Either<F, Ready<Result<Response, Infallible>>>>,
+        rendering: Option<Pin<Box<dyn Future<Output = Response> + Send>>>,
+        answer: Answer,
+    }
+}
+
+impl<F> Future for CoreFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let answer = this.answer;
+        if let Some(rendering) = this.rendering {
+            let response = std::task::ready!(rendering.as_mut().poll(cx));
+            return Poll::Ready(Ok(answer.finish(response)));
+        }
+        let polled = {
+            let _entered = answer.span.enter();
+            match answer.settings.catch_panic {
+                true => panic::catch_unwind(AssertUnwindSafe(|| this.inner.as_mut().poll(cx)))
+                    .unwrap_or_else(|panic| Poll::Ready(Ok(panic_response(panic)))),
+                false => this.inner.as_mut().poll(cx),
             }
-            drop(in_flight);
-            if settings.trace {
-                let latency_ms = latency.as_secs_f64() * 1000.0;
-                if status >= 500 {
-                    tracing::warn!(parent: &span, status, latency_ms, "request answered");
-                } else {
-                    tracing::info!(parent: &span, status, latency_ms, "request answered");
-                }
+        };
+        let Ok(response) = std::task::ready!(polled);
+        answer.route = this.inner.take_value().and_then(RefCell::into_inner);
+        let status = response.status();
+        if !status.is_client_error() && !status.is_server_error() {
+            return Poll::Ready(Ok(answer.finish(response)));
+        }
+        match render_problem(response, answer) {
+            Ok(problem) => Poll::Ready(Ok(answer.finish(problem))),
+            Err(mut rendering) => {
+                let polled = rendering.as_mut().poll(cx);
+                *this.rendering = Some(rendering);
+                let problem = std::task::ready!(polled);
+                Poll::Ready(Ok(answer.finish(problem)))
             }
-            Ok(response)
-        })
+        }
+    }
+}
+
+/// What [`CoreFuture`] keeps of the request to finish its answer.
+struct Answer {
+    settings: Arc<CoreSettings>,
+    start: Instant,
+    request_id: Option<RequestId>,
+    method: Method,
+    /// For a problem's `instance`.
+    uri: Uri,
+    span: tracing::Span,
+    in_flight: Option<InFlight>,
+    /// The matched route, once the inner service has answered.
+    route: Option<MatchedPath>,
+}
+
+impl Answer {
+    /// Adds the security headers the response does not set itself and the request id,
+    /// records the metrics and logs one line.
+    fn finish(&mut self, mut response: Response) -> Response {
+        let settings = &*self.settings;
+        let security = settings.security_headers.for_response(response.headers());
+        let headers = response.headers_mut();
+        // One growth of the map instead of several while the headers go in.
+        headers.reserve(security.len() + 1);
+        for (name, value) in security {
+            headers.entry(name).or_insert_with(|| value.clone());
+        }
+        if let Some(id) = &self.request_id {
+            headers.insert(super::REQUEST_ID_HEADER, id.header_value().clone());
+        }
+
+        let status = response.status().as_u16();
+        let latency = self.start.elapsed();
+        if let Some(metrics) = &settings.metrics {
+            let route = self.route.as_ref().map_or("unmatched", |r| r.as_str());
+            metrics.record(&self.method, route, status, latency);
+        }
+        self.in_flight = None;
+        if settings.trace {
+            let latency_ms = latency.as_secs_f64() * 1000.0;
+            if status >= 500 {
+                tracing::warn!(parent: &self.span, status, latency_ms, "request answered");
+            } else {
+                tracing::info!(parent: &self.span, status, latency_ms, "request answered");
+            }
+        }
+        response
     }
 }
 
@@ -350,54 +417,85 @@ fn panic_response(panic: Box<dyn std::any::Any + Send>) -> Response {
 /// Largest body of a framework rejection read back as the problem's detail.
 const MAX_DETAIL_BYTES: usize = 2048;
 
+/// An error response rendered later, once its body has been read.
+type Rendering = Pin<Box<dyn Future<Output = Response> + Send>>;
+
 /// Renders an error response as a problem through the app's renderer, keeping its headers
 /// (`Allow`, `Retry-After`, `WWW-Authenticate`, CORS, ...). Responses that already carry a
-/// JSON (or any non-text) body of their own are left alone.
-async fn render_problem(
-    response: Response,
+/// JSON (or any non-text) body of their own are left alone. An [`Error`](crate::Error)
+/// renders at once; a bare framework rejection (`text/plain` or empty) first has its body
+/// read as the detail, which is the future this returns instead.
+fn render_problem(response: Response, answer: &Answer) -> Result<Response, Rendering> {
+    let (mut head, body) = response.into_parts();
+    let settings = &answer.settings;
+    if let Some(parts) = head.extensions.remove::<ErrorParts>() {
+        let status = match parts.kind {
+            ErrorKind::Validation => settings.validation_status,
+            kind => kind.status(),
+        };
+        let request_id = answer.request_id.as_ref();
+        return Ok(problem(
+            head,
+            &parts,
+            status,
+            settings,
+            answer.uri.path(),
+            request_id,
+        ));
+    }
+    if !is_bare(&head.headers) {
+        return Ok(Response::from_parts(head, body));
+    }
+    let settings = settings.clone();
+    let uri = answer.uri.clone();
+    let request_id = answer.request_id.clone();
+    Err(Box::pin(async move {
+        let text = axum::body::to_bytes(body, MAX_DETAIL_BYTES)
+            .await
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+            .filter(|text| !text.trim().is_empty());
+        let detail = match head.status.is_client_error() {
+            true => text.or_else(|| default_detail(head.status).map(str::to_owned)),
+            // A 5xx never shows its text; the logs keep it.
+            false => {
+                tracing::error!(
+                    status = head.status.as_u16(),
+                    cause = text.as_deref(),
+                    "request failed"
+                );
+                None
+            }
+        };
+        let kind = ErrorKind::from_status(head.status);
+        let parts = ErrorParts {
+            kind,
+            code: kind.code(),
+            detail: detail.map(Into::into),
+            errors: Arc::new([]),
+        };
+        let status = head.status;
+        problem(
+            head,
+            &parts,
+            status,
+            &settings,
+            uri.path(),
+            request_id.as_ref(),
+        )
+    }))
+}
+
+/// The problem for `parts`, with the headers of the response it replaces.
+fn problem(
+    mut head: http::response::Parts,
+    parts: &ErrorParts,
+    status: StatusCode,
     settings: &CoreSettings,
     path: &str,
     request_id: Option<&RequestId>,
 ) -> Response {
-    let (mut head, body) = response.into_parts();
-    let (parts, status) = match head.extensions.remove::<ErrorParts>() {
-        Some(parts) => {
-            let status = match parts.kind {
-                ErrorKind::Validation => settings.validation_status,
-                kind => kind.status(),
-            };
-            (parts, status)
-        }
-        None if is_bare(&head.headers) => {
-            let text = axum::body::to_bytes(body, MAX_DETAIL_BYTES)
-                .await
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
-                .filter(|text| !text.trim().is_empty());
-            let detail = match head.status.is_client_error() {
-                true => text.or_else(|| default_detail(head.status).map(str::to_owned)),
-                // A 5xx never shows its text; the logs keep it.
-                false => {
-                    tracing::error!(
-                        status = head.status.as_u16(),
-                        cause = text.as_deref(),
-                        "request failed"
-                    );
-                    None
-                }
-            };
-            let kind = ErrorKind::from_status(head.status);
-            let parts = ErrorParts {
-                kind,
-                code: kind.code(),
-                detail: detail.map(Into::into),
-                errors: Arc::new([]),
-            };
-            (parts, head.status)
-        }
-        None => return Response::from_parts(head, body),
-    };
-    let problem = Problem::from_parts(&parts, status, path, request_id.map(RequestId::as_str));
+    let problem = Problem::from_parts(parts, status, path, request_id.map(RequestId::as_str));
     let mut rendered = settings.renderer.render(&problem);
     head.headers.remove(header::CONTENT_TYPE);
     head.headers.remove(header::CONTENT_LENGTH);

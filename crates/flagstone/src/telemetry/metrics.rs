@@ -11,7 +11,7 @@ use std::{
     collections::HashMap,
     fmt::Write,
     sync::{
-        RwLock,
+        Arc, RwLock,
         atomic::{AtomicI64, AtomicU64, Ordering},
     },
     time::Duration,
@@ -53,19 +53,19 @@ impl Series {
 }
 
 /// Decrements the in-flight gauge when dropped, so cancelled requests are counted too.
-pub(crate) struct InFlight<'a>(&'a AtomicI64);
+pub(crate) struct InFlight(Arc<Metrics>);
 
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 impl Metrics {
     /// Counts a request as in flight until the guard drops.
-    pub(crate) fn start(&self) -> InFlight<'_> {
+    pub(crate) fn start(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(&self.in_flight)
+        InFlight(self.clone())
     }
 
     /// Records one finished request. Takes a read lock and a few atomic adds once the
@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn records_counts_and_cumulative_buckets() {
-        let metrics = Metrics::default();
+        let metrics = Arc::new(Metrics::default());
         metrics.record(&Method::GET, "/a", 200, Duration::from_millis(3));
         metrics.record(&Method::GET, "/a", 200, Duration::from_millis(70));
         metrics.record(&Method::POST, "/a", 201, Duration::from_secs(20));

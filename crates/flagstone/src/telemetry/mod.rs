@@ -15,6 +15,7 @@
 
 mod metrics;
 
+pub(crate) use metrics::InFlight;
 pub use metrics::Metrics;
 
 use tracing_subscriber::EnvFilter;
