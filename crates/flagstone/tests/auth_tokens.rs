@@ -583,17 +583,66 @@ fn the_configured_issuer_and_audience_are_written_and_required() {
 }
 
 #[test]
+fn issued_tokens_carry_no_nbf_and_no_empty_roles() {
+    for (alg, keys) in all_keys() {
+        let (token, claims) = keys.issue("user-1", &[], None).unwrap();
+        let payload = json_part(&token, 1);
+        assert_eq!(payload.get("nbf"), None, "{alg}: {payload}");
+        assert_eq!(payload.get("roles"), None, "{alg}: {payload}");
+        assert_eq!(claims.nbf, None);
+        assert_eq!(keys.verify(&token), Ok(claims), "{alg}");
+
+        let roles = ["admin".to_owned()];
+        let (token, claims) = keys.issue("user-1", &roles, None).unwrap();
+        assert_eq!(json_part(&token, 1)["roles"], json!(["admin"]), "{alg}");
+        assert_eq!(keys.verify(&token).unwrap().roles, claims.roles, "{alg}");
+    }
+}
+
+#[test]
+fn nbf_and_roles_are_optional_but_checked_when_present() {
+    let keys = hs256(SECRET, &[]);
+    let bare = keys
+        .verify(&signed(&claims_with(json!({ "nbf": null, "roles": null }))))
+        .unwrap();
+    assert_eq!((bare.nbf, bare.roles.len()), (None, 0));
+    let now = now();
+    let claims = keys
+        .verify(&signed(&claims_with(json!({ "nbf": now }))))
+        .unwrap();
+    assert_eq!(claims.nbf, Some(now));
+    assert_eq!(claims.roles, ["user"]);
+    for changes in [
+        json!({ "nbf": now + 120 }),
+        json!({ "nbf": null, "iat": now + 120 }),
+    ] {
+        let token = signed(&claims_with(changes.clone()));
+        assert_eq!(
+            keys.verify(&token),
+            Err(TokenError::NotYetValid),
+            "{changes}"
+        );
+    }
+    for changes in [json!({ "nbf": "later" }), json!({ "roles": [1] })] {
+        let token = signed(&claims_with(changes.clone()));
+        assert_eq!(
+            keys.verify(&token),
+            Err(TokenError::MissingClaim),
+            "{changes}"
+        );
+    }
+}
+
+#[test]
 fn missing_or_mistyped_claims_are_refused() {
     let keys = hs256(SECRET, &[]);
     let cases = [
         json!({ "jti": null }),
         json!({ "sub": null }),
         json!({ "exp": null }),
-        json!({ "nbf": null }),
         json!({ "iat": null }),
         json!({ "iss": null }),
         json!({ "aud": null }),
-        json!({ "roles": null }),
         json!({ "exp": "tomorrow" }),
         json!({ "roles": "admin" }),
         json!({ "sub": 42 }),

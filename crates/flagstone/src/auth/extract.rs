@@ -511,7 +511,7 @@ mod tests {
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             jti: "j".into(),
             iat: 0,
-            nbf: 0,
+            nbf: None,
             exp: 0,
             iss: "i".into(),
             aud: "a".into(),

@@ -31,9 +31,13 @@
 //! - its `kid`, if any, names a verification key: the current one or one of
 //!   `auth.previous_secrets` / `auth.previous_public_key_files`, so keys can be rotated
 //!   without logging everyone out (a token without `kid` is tried against each);
-//! - the signature holds, and `exp`, `nbf`, `iat`, `sub`, `iss`, `aud` and `jti` are all
-//!   there, with `iss` and `aud` the configured ones and the times right within
-//!   `auth.leeway`.
+//! - the signature holds, and `exp`, `iat`, `sub`, `iss`, `aud` and `jti` are all there,
+//!   with `iss` and `aud` the configured ones and the times (`nbf` too, when a token has
+//!   one) right within `auth.leeway`.
+//!
+//! Issued tokens carry no `nbf` (they are valid from `iat`, which is checked the same way)
+//! and no `roles` when the user has none: every request sends the token, so it holds only
+//! what is used.
 //!
 //! Each refusal is a [`TokenError`], which clients see only as its [`code`](TokenError::code).
 
@@ -54,7 +58,7 @@ use crate::{
 /// The longest token looked at, in bytes; anything longer is [`TokenError::Malformed`].
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// The claims a token must carry.
-const REQUIRED_CLAIMS: [&str; 7] = ["exp", "iat", "nbf", "sub", "iss", "aud", "jti"];
+const REQUIRED_CLAIMS: [&str; 6] = ["exp", "iat", "sub", "iss", "aud", "jti"];
 /// Leeway of [`JwtKeys::from_secret`].
 const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
@@ -63,14 +67,17 @@ const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 pub struct Claims {
     /// The subject: the user's id.
     pub sub: String,
-    /// The user's roles when the token was issued.
+    /// The user's roles when the token was issued; not in the token when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
     /// The token's unique id: 128 random bits, base64url.
     pub jti: String,
     /// Issued at, in seconds since the Unix epoch.
     pub iat: i64,
-    /// Not valid before, in seconds since the Unix epoch (the same as `iat`).
-    pub nbf: i64,
+    /// Not valid before, in seconds since the Unix epoch. Flagstone's tokens leave it out:
+    /// they are valid from `iat`. A token that has it is refused before then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     /// Expires at, in seconds since the Unix epoch.
     pub exp: i64,
     /// The issuer (`auth.issuer`).
@@ -298,8 +305,8 @@ impl JwtKeys {
     }
 
     /// Signs an access token for `sub` with `roles`, belonging to the refresh session
-    /// `sid` if any: `iat` = `nbf` = now, `exp` = now + the TTL, a random 128-bit `jti`,
-    /// and a header with `alg`, `kid` and `typ: "JWT"`. Returns the token and its claims.
+    /// `sid` if any: `iat` = now, `exp` = now + the TTL, a random 128-bit `jti`, and a
+    /// header with `alg`, `kid` and `typ: "JWT"`. Returns the token and its claims.
     pub fn issue(
         &self,
         sub: &str,
@@ -314,7 +321,7 @@ impl JwtKeys {
             roles: roles.to_vec(),
             jti: random_id()?,
             iat: now,
-            nbf: now,
+            nbf: None,
             exp: now.saturating_add(ttl),
             iss: inner.issuer.clone(),
             aud: inner.audience.clone(),
@@ -412,7 +419,10 @@ impl JwtKeys {
         if claims.exp < now.saturating_sub(leeway) {
             return Err(TokenError::Expired);
         }
-        if claims.nbf > now.saturating_add(leeway) {
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+        {
             return Err(TokenError::NotYetValid);
         }
         if claims.iss != inner.issuer {
@@ -642,7 +652,7 @@ mod tests {
         assert_eq!(claims.roles, roles);
         assert_eq!((claims.iss.as_str(), claims.aud.as_str()), ("iss", "aud"));
         assert_eq!(claims.sid.as_deref(), Some("s1"));
-        assert_eq!(claims.iat, claims.nbf);
+        assert_eq!(claims.nbf, None);
         assert_eq!(claims.exp - claims.iat, 60);
         assert_eq!(URL_SAFE_NO_PAD.decode(&claims.jti).unwrap().len(), 16);
         assert_eq!(keys.verify(&token).unwrap(), claims);
