@@ -71,10 +71,10 @@ pub(crate) use core::{CoreLayer, CoreSettings, RouteTagLayer, SecurityHeaders};
 /// Wraps the app's own routes (the API, root routes and the 404 fallback) in the limiting
 /// layers: CORS, rate limit, load shedding, timeout, decompression and body limit, then
 /// adds the app's shared values (`state`) to each request, with the limit axum's buffering
-/// extractors read. Health and metrics stay outside
-/// them, so probes are answered even when clients are throttled. `stream_limit`, when
-/// larger, is the limit of the whole body for extractors that stream it (file uploads);
-/// axum's buffering extractors keep `server.body_limit`.
+/// extractors read. Health and metrics stay outside them, so probes are answered even when
+/// clients are throttled. `stream_limit`, when larger, is the limit of the whole body for
+/// extractors that stream it (file uploads); axum's buffering extractors keep
+/// `server.body_limit`.
 ///
 /// The layers wrap the router once, as one service, rather than each route through
 /// [`Router::layer`]: a request then passes through each layer once, without the clone
