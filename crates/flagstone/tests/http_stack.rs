@@ -1090,6 +1090,16 @@ async fn metrics_count_requests_by_route_template() {
 }
 
 #[tokio::test]
+async fn requests_given_up_on_leave_the_in_flight_gauge() {
+    let app = app(&[]);
+    let slow = tokio::time::timeout(Duration::from_millis(50), app.get("/api/v1/slow")).await;
+    assert!(slow.is_err(), "the slow route answered within 50 ms");
+    // Only the request for the metrics themselves is in flight.
+    let text = app.get("/metrics").await.text();
+    assert!(text.contains("http_requests_in_flight 1\n"), "{text}");
+}
+
+#[tokio::test]
 async fn metrics_can_be_switched_off() {
     let app = app(&[("FLAGSTONE_METRICS__ENABLED", "false")]);
     assert_problem(

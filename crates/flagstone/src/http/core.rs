@@ -47,7 +47,7 @@ use super::{ClientIp, RequestId};
 use crate::{
     Config,
     error::{ErrorKind, ErrorParts, Problem, ProblemRenderer},
-    telemetry::{InFlight, Metrics},
+    telemetry::Metrics,
 };
 
 /// Settings of the core layer, built once by the app.
@@ -222,7 +222,9 @@ where
         } else {
             tracing::Span::none()
         };
-        let in_flight = settings.metrics.as_ref().map(Metrics::start);
+        if let Some(metrics) = &settings.metrics {
+            metrics.enter();
+        }
 
         // Called inside the span, like the polls after it: routing and the handler run in
         // it. A panic on the way, when caught, is the 500 the future then renders.
@@ -247,7 +249,7 @@ where
                 method,
                 uri,
                 span,
-                in_flight,
+                in_flight: true,
                 route: None,
             },
         }
@@ -316,12 +318,29 @@ struct Answer {
     /// For a problem's `instance`.
     uri: Uri,
     span: tracing::Span,
-    in_flight: Option<InFlight>,
+    /// Whether the request still counts in the in-flight gauge; it leaves once answered,
+    /// or when the future is dropped first (a client gone away).
+    in_flight: bool,
     /// The matched route, once the inner service has answered.
     route: Option<MatchedPath>,
 }
 
+impl Drop for Answer {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
 impl Answer {
+    /// Takes the request out of the in-flight gauge, once.
+    fn leave(&mut self) {
+        if std::mem::take(&mut self.in_flight)
+            && let Some(metrics) = &self.settings.metrics
+        {
+            metrics.leave();
+        }
+    }
+
     /// Adds the security headers the response does not set itself and the request id,
     /// records the metrics and logs one line.
     fn finish(&mut self, mut response: Response) -> Response {
@@ -343,7 +362,6 @@ impl Answer {
             let route = self.route.as_ref().map_or("unmatched", |r| r.as_str());
             metrics.record(&self.method, route, status, latency);
         }
-        self.in_flight = None;
         if settings.trace {
             let latency_ms = latency.as_secs_f64() * 1000.0;
             if status >= 500 {
@@ -352,6 +370,7 @@ impl Answer {
                 tracing::info!(parent: &self.span, status, latency_ms, "request answered");
             }
         }
+        self.leave();
         response
     }
 }

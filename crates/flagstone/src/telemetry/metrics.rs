@@ -11,7 +11,7 @@ use std::{
     collections::HashMap,
     fmt::Write,
     sync::{
-        Arc, RwLock,
+        RwLock,
         atomic::{AtomicI64, AtomicU64, Ordering},
     },
     time::Duration,
@@ -52,20 +52,16 @@ impl Series {
     }
 }
 
-/// Decrements the in-flight gauge when dropped, so cancelled requests are counted too.
-pub(crate) struct InFlight(Arc<Metrics>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 impl Metrics {
-    /// Counts a request as in flight until the guard drops.
-    pub(crate) fn start(self: &Arc<Self>) -> InFlight {
+    /// Counts a request as in flight, until [`Metrics::leave`]. The caller makes sure
+    /// that a cancelled request leaves too (the core layer's answer does, when dropped).
+    pub(crate) fn enter(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(self.clone())
+    }
+
+    /// Counts a request of [`Metrics::enter`] as no longer in flight.
+    pub(crate) fn leave(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Records one finished request. Takes a read lock and a few atomic adds once the
@@ -180,7 +176,7 @@ mod tests {
 
     #[test]
     fn records_counts_and_cumulative_buckets() {
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Metrics::default();
         metrics.record(&Method::GET, "/a", 200, Duration::from_millis(3));
         metrics.record(&Method::GET, "/a", 200, Duration::from_millis(70));
         metrics.record(&Method::POST, "/a", 201, Duration::from_secs(20));
@@ -193,9 +189,9 @@ mod tests {
         assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/a\",status=\"200\",le=\"0.1\"} 2"));
         assert!(text.contains("http_request_duration_seconds_bucket{method=\"POST\",route=\"/a\",status=\"201\",le=\"10\"} 0"));
         assert!(text.contains("http_request_duration_seconds_bucket{method=\"POST\",route=\"/a\",status=\"201\",le=\"+Inf\"} 1"));
-        let guard = metrics.start();
+        metrics.enter();
         assert!(metrics.render().contains("http_requests_in_flight 1"));
-        drop(guard);
+        metrics.leave();
         assert!(metrics.render().contains("http_requests_in_flight 0"));
     }
 }

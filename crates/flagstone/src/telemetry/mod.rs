@@ -15,7 +15,6 @@
 
 mod metrics;
 
-pub(crate) use metrics::InFlight;
 pub use metrics::Metrics;
 
 use tracing_subscriber::EnvFilter;
