@@ -265,7 +265,7 @@ pin_project_lite::pin_project! {
     pub(crate) struct CoreFuture<F> {
         #[pin]
         inner: TaskLocalFuture<RefCell<Option<MatchedPath>>, Either<F, Ready<Result<Response, Infallible>>>>,
-        rendering: Option<Pin<Box<dyn Future<Output = Response> + Send>>>,
+        rendering: Option<Rendering>,
         answer: Answer,
     }
 }
