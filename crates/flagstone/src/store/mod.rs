@@ -70,7 +70,10 @@ use std::{
 };
 
 pub use bson::{Bson, Document, doc, oid::ObjectId};
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::{
+    TryFutureExt, TryStreamExt,
+    stream::{self, BoxStream, StreamExt},
+};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use self::embedded::Engine;
@@ -596,13 +599,20 @@ where
     }
 
     /// The document with this `_id`.
-    pub async fn find_by_id(&self, id: impl Into<Bson>) -> Result<Option<T>> {
-        self.find_one(doc! { "_id": id.into() }).await
+    pub fn find_by_id(
+        &self,
+        id: impl Into<Bson>,
+    ) -> impl Future<Output = Result<Option<T>>> + Send + 'static {
+        self.find_one(doc! { "_id": id.into() })
     }
 
-    /// The first document matching `filter`.
-    pub async fn find_one(&self, filter: Document) -> Result<Option<T>> {
-        self.find(filter).one().await
+    /// The first document matching `filter`. Like [`Find::one`], which it is, the future
+    /// owns what it needs: it does not borrow the collection.
+    pub fn find_one(
+        &self,
+        filter: Document,
+    ) -> impl Future<Output = Result<Option<T>>> + Send + 'static {
+        self.find(filter).one()
     }
 
     /// Documents matching `filter`: chain `sort`, `skip`, `limit`, `projection`, then
@@ -624,50 +634,67 @@ where
         }
     }
 
-    /// Whether any document matches `filter`.
-    pub async fn exists(&self, filter: Document) -> Result<bool> {
-        let found: Vec<Document> = self
-            .typed::<Document>()
+    /// Whether any document matches `filter` (reading only the first one's `_id`).
+    pub fn exists(&self, filter: Document) -> impl Future<Output = Result<bool>> + Send + 'static {
+        self.typed::<Document>()
             .find(filter)
             .projection(doc! { "_id": 1 })
-            .limit(1)
-            .all()
-            .await?;
-        Ok(!found.is_empty())
+            .one()
+            .map_ok(|first| first.is_some())
     }
 
     /// Applies `update` (`$set`, `$inc`, ...) to the first matching document.
-    pub async fn update_one(&self, filter: Document, update: Document) -> Result<UpdateResult> {
-        self.update(filter, update, false, false).await
+    pub fn update_one(
+        &self,
+        filter: Document,
+        update: Document,
+    ) -> impl Future<Output = Result<UpdateResult>> + Send + '_ {
+        self.update(filter, update, false, false)
     }
 
     /// Applies `update` to every matching document.
-    pub async fn update_many(&self, filter: Document, update: Document) -> Result<UpdateResult> {
-        self.update(filter, update, true, false).await
+    pub fn update_many(
+        &self,
+        filter: Document,
+        update: Document,
+    ) -> impl Future<Output = Result<UpdateResult>> + Send + '_ {
+        self.update(filter, update, true, false)
     }
 
     /// Applies `update` to the first matching document, or inserts one built from the
     /// filter's equality conditions plus the update (`$setOnInsert` included).
-    pub async fn upsert(&self, filter: Document, update: Document) -> Result<UpdateResult> {
-        self.update(filter, update, false, true).await
+    pub fn upsert(
+        &self,
+        filter: Document,
+        update: Document,
+    ) -> impl Future<Output = Result<UpdateResult>> + Send + '_ {
+        self.update(filter, update, false, true)
     }
 
-    async fn update(
+    /// The three above, as one `async` block (see [`Find::one`]).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an `async fn` keeps its arguments twice in its future"
+    )]
+    fn update(
         &self,
         filter: Document,
         update: Document,
         multi: bool,
         upsert: bool,
-    ) -> Result<UpdateResult> {
-        match &self.store.backend {
-            Backend::Embedded(e) => {
-                self.embedded_write(e, move |e, n| e.update(n, &filter, &update, multi, upsert))
-                    .await
-            }
-            #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => {
-                m.update(&self.driver(m), filter, update, multi, upsert)
-                    .await
+    ) -> impl Future<Output = Result<UpdateResult>> + Send + '_ {
+        async move {
+            match &self.store.backend {
+                Backend::Embedded(e) => {
+                    self.embedded_write(e, move |e, n| e.update(n, &filter, &update, multi, upsert))
+                        .await
+                }
+                #[cfg(feature = "mongodb")]
+                Backend::Mongo(m) => {
+                    let driver = self.driver(m);
+                    let updated = mongo::Mongo::update(&driver, filter, update, multi, upsert);
+                    updated.await
+                }
             }
         }
     }
@@ -883,32 +910,58 @@ where
 
     /// The first matching document (after `sort` and `skip`; `limit` is ignored). On
     /// MongoDB it is one round trip and leaves no cursor open.
-    pub async fn one(self) -> Result<Option<T>> {
-        match &self.collection.store.backend {
-            Backend::Embedded(_) => Ok(self.limit(1).all().await?.pop()),
-            #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => {
-                m.find_one(&self.collection.driver(m), self.filter, self.options)
-                    .await
+    ///
+    /// One `async` block, which holds the find and the driver's future: every layer of
+    /// futures between a handler and the driver is memory each request writes and copies.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an `async fn` keeps its arguments twice in its future"
+    )]
+    pub fn one(mut self) -> impl Future<Output = Result<Option<T>>> + Send + 'static {
+        async move {
+            match &self.collection.store.backend {
+                Backend::Embedded(e) => {
+                    self.options.limit = Some(1);
+                    Ok(self.embedded(e)?.pop())
+                }
+                #[cfg(feature = "mongodb")]
+                Backend::Mongo(m) => {
+                    let driver = self.collection.driver(m).clone_with_type::<T>();
+                    let found = mongo::Mongo::find_one(&driver, self.filter, self.options);
+                    found.await.map_err(mongo::map_error)
+                }
             }
         }
     }
 
     /// Every matching document.
-    pub async fn all(self) -> Result<Vec<T>> {
-        match &self.collection.store.backend {
-            Backend::Embedded(e) => {
-                let docs = e.find(&self.collection.name, &self.filter, &self.options)?;
-                docs.iter()
-                    .map(|d| from_document(&self.collection.name, d))
-                    .collect()
-            }
-            #[cfg(feature = "mongodb")]
-            Backend::Mongo(m) => {
-                m.find(&self.collection.driver(m), self.filter, self.options)
-                    .await
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an `async fn` keeps its arguments twice in its future"
+    )]
+    pub fn all(self) -> impl Future<Output = Result<Vec<T>>> + Send + 'static {
+        async move {
+            match &self.collection.store.backend {
+                Backend::Embedded(e) => self.embedded(e),
+                #[cfg(feature = "mongodb")]
+                Backend::Mongo(m) => {
+                    let driver = self.collection.driver(m).clone_with_type::<T>();
+                    let cursor = mongo::Mongo::find(&driver, self.filter, self.options);
+                    let cursor = cursor.await.map_err(mongo::map_error)?;
+                    cursor.try_collect().await.map_err(mongo::map_error)
+                }
             }
         }
+    }
+
+    /// Every matching document of the embedded store, which answers at once. Not an `async`
+    /// step of [`Find::one`] and [`Find::all`], so that their futures stay the size the
+    /// MongoDB path needs.
+    fn embedded(&self, e: &Engine) -> Result<Vec<T>> {
+        let docs = e.find(&self.collection.name, &self.filter, &self.options)?;
+        docs.iter()
+            .map(|d| from_document(&self.collection.name, d))
+            .collect()
     }
 
     /// The matching documents one by one, without holding them all (on MongoDB, batches
@@ -924,8 +977,11 @@ where
             }
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => {
-                m.find_stream(&self.collection.driver(m), self.filter, self.options)
+                let driver = self.collection.driver(m).clone_with_type::<T>();
+                let cursor = mongo::Mongo::find(&driver, self.filter, self.options)
                     .await
+                    .map_err(mongo::map_error)?;
+                Ok(cursor.map(|r| r.map_err(mongo::map_error)).boxed())
             }
         }
     }
@@ -1035,5 +1091,43 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request's futures hold the store's, and every layer above copies them; these
+    /// were two to four times the size before the driver's builders stopped being awaited
+    /// in place (see `Find::one`). The type, so the size, is the same on both backends.
+    #[tokio::test]
+    async fn the_futures_of_common_operations_stay_small() {
+        // Parsing the URL opens no connection: nothing here reaches a server.
+        let store = Store::connect("mongodb://127.0.0.1:1/sizes").await.unwrap();
+        let c = store.collection::<Document>("c");
+        let sizes = [
+            ("find_one", std::mem::size_of_val(&c.find_one(doc! {})), 512),
+            ("find_by_id", std::mem::size_of_val(&c.find_by_id(1)), 512),
+            ("exists", std::mem::size_of_val(&c.exists(doc! {})), 512),
+            (
+                "find().all()",
+                std::mem::size_of_val(&c.find(doc! {}).all()),
+                1024,
+            ),
+            (
+                "insert_one",
+                std::mem::size_of_val(&c.insert_one(&doc! {})),
+                512,
+            ),
+            (
+                "update_one",
+                std::mem::size_of_val(&c.update_one(doc! {}, doc! {})),
+                768,
+            ),
+            ("count", std::mem::size_of_val(&c.count(doc! {})), 512),
+        ];
+        for (operation, size, most) in sizes {
+            assert!(size <= most, "{operation}: {size} bytes, more than {most}");
+        }
     }
 }

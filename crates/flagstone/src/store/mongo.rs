@@ -1,11 +1,13 @@
 //! The MongoDB backend: the official driver, with its errors mapped to Flagstone's.
 
+use std::future::IntoFuture;
+
 use bson::{Bson, Document, doc};
-use futures_util::{StreamExt, TryStreamExt, stream::BoxStream};
+use futures_util::TryStreamExt;
 use mongodb::{
-    Client, Database, IndexModel,
+    Client, Cursor, Database, IndexModel,
     error::{ErrorKind as DriverError, WriteFailure},
-    options::{ClientOptions, IndexOptions},
+    options::{ClientOptions, FindOneOptions, IndexOptions},
 };
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -114,60 +116,55 @@ impl Mongo {
         Ok(ids.into_iter().map(|(_, id)| id).collect())
     }
 
-    pub(crate) async fn find<T>(
-        &self,
-        coll: &Coll,
+    /// The first document matching `filter`, in one round trip and without a cursor: the
+    /// driver's future, made here rather than awaited here. A builder awaited in place
+    /// (the driver's run to a kilobyte) stays in the awaiting future, which every layer
+    /// above then holds and copies; the driver's future is one pointer.
+    pub(crate) fn find_one<'a, T>(
+        coll: &'a mongodb::Collection<T>,
         filter: Document,
         options: FindOptions,
-    ) -> Result<Vec<T>>
-    where
-        T: DeserializeOwned + Send + Sync + Unpin + 'static,
-    {
-        self.find_stream(coll, filter, options)
-            .await?
-            .try_collect()
-            .await
-    }
-
-    /// The first document matching `filter`, in one round trip and without a cursor.
-    pub(crate) async fn find_one<T>(
-        &self,
-        coll: &Coll,
-        filter: Document,
-        options: FindOptions,
-    ) -> Result<Option<T>>
+    ) -> impl Future<Output = mongodb::error::Result<Option<T>>> + Send + 'a
     where
         T: DeserializeOwned + Send + Sync,
     {
-        coll.clone_with_type::<T>()
-            .find_one(filter)
-            .optional(options.sort, |a, s| a.sort(s))
-            .optional(options.skip, |a, s| a.skip(s))
-            .optional(options.projection, |a, p| a.projection(p))
-            .await
-            .map_err(map_error)
+        let mut action = coll.find_one(filter);
+        // Each builder call moves the whole action; a plain find by filter makes none.
+        if options.sort.is_some() || options.skip.is_some() || options.projection.is_some() {
+            let mut set = FindOneOptions::default();
+            set.sort = options.sort;
+            set.skip = options.skip;
+            set.projection = options.projection;
+            action = action.with_options(set);
+        }
+        action.into_future()
     }
 
-    pub(crate) async fn find_stream<T>(
-        &self,
-        coll: &Coll,
+    /// The cursor of the documents matching `filter`: like [`Mongo::find_one`], the
+    /// driver's future, with the options set in one move of its builder.
+    pub(crate) fn find<'a, T>(
+        coll: &'a mongodb::Collection<T>,
         filter: Document,
         options: FindOptions,
-    ) -> Result<BoxStream<'static, Result<T>>>
+    ) -> impl Future<Output = mongodb::error::Result<Cursor<T>>> + Send + 'a
     where
-        T: DeserializeOwned + Send + Sync + Unpin + 'static,
+        T: DeserializeOwned + Send + Sync,
     {
+        let mut action = coll.find(filter);
         let limit = options.limit.filter(|l| *l != 0).map(|l| l.abs());
-        let cursor = coll
-            .clone_with_type::<T>()
-            .find(filter)
-            .optional(options.sort, |a, s| a.sort(s))
-            .optional(options.skip, |a, s| a.skip(s))
-            .optional(limit, |a, l| a.limit(l))
-            .optional(options.projection, |a, p| a.projection(p))
-            .await
-            .map_err(map_error)?;
-        Ok(cursor.map(|r| r.map_err(map_error)).boxed())
+        if options.sort.is_some()
+            || options.skip.is_some()
+            || limit.is_some()
+            || options.projection.is_some()
+        {
+            let mut set = mongodb::options::FindOptions::default();
+            set.sort = options.sort;
+            set.skip = options.skip;
+            set.limit = limit;
+            set.projection = options.projection;
+            action = action.with_options(set);
+        }
+        action.into_future()
     }
 
     pub(crate) async fn count(&self, coll: &Coll, filter: Document) -> Result<u64> {
@@ -183,24 +180,31 @@ impl Mongo {
         coll.distinct(field, filter).await.map_err(map_error)
     }
 
-    pub(crate) async fn update(
-        &self,
-        coll: &Coll,
+    /// `update` applied to the first (or, `multi`, every) match: the driver's future, made
+    /// like [`Mongo::find_one`]'s.
+    pub(crate) fn update<'a>(
+        coll: &'a Coll,
         filter: Document,
         update: Document,
         multi: bool,
         upsert: bool,
-    ) -> Result<UpdateResult> {
-        let result = match multi {
-            true => coll.update_many(filter, update).upsert(upsert).await,
-            false => coll.update_one(filter, update).upsert(upsert).await,
+    ) -> impl Future<Output = Result<UpdateResult>> + Send + 'a {
+        let mut action = match multi {
+            true => coll.update_many(filter, update),
+            false => coll.update_one(filter, update),
+        };
+        if upsert {
+            action = action.upsert(true);
         }
-        .map_err(map_error)?;
-        Ok(UpdateResult {
-            matched: result.matched_count,
-            modified: result.modified_count,
-            upserted_id: result.upserted_id,
-        })
+        let pending = action.into_future();
+        async move {
+            let result = pending.await.map_err(map_error)?;
+            Ok(UpdateResult {
+                matched: result.matched_count,
+                modified: result.modified_count,
+                upserted_id: result.upserted_id,
+            })
+        }
     }
 
     pub(crate) async fn replace(
