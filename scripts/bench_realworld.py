@@ -17,7 +17,9 @@ Markdown report and writes it to --out.
 With --callgrind the targets run under valgrind's callgrind instead, and each scenario
 sends --requests requests (a tenth for login) from Python over warmed keep-alive
 connections; the counters are zeroed before and dumped after, and the report gives
-instructions per request, which machine load does not change. --env KEY=VALUE adds
+instructions per request, which machine load does not change. --cache-sim adds valgrind's
+cache and branch simulation: first-level cache misses and mispredicted branches per
+request, the memory traffic that instruction counts miss. --env KEY=VALUE adds
 configuration to the Flagstone targets (one layer off at a time, say).
 
 Built-in targets (--targets, comma-separated):
@@ -374,13 +376,16 @@ def callgrind(pid: int, *command: str) -> None:
     subprocess.run(["callgrind_control", *command, str(pid)], check=True, stdout=subprocess.DEVNULL, timeout=120)
 
 
-def callgrind_total(path: str) -> int:
-    """The instruction count (Ir) of one callgrind dump: its `totals:` line, the sum of
-    its cost lines."""
+def callgrind_totals(path: str) -> dict[str, int]:
+    """The event counts of one callgrind dump (Ir, and with --cache-sim the cache misses and
+    mispredicted branches), by name: its `totals:` line, the sum of its cost lines."""
+    events: list[str] = []
     with open(path) as f:
         for line in f:
-            if line.startswith("totals:"):
-                return int(line.split()[1])
+            if line.startswith("events:"):
+                events = line.split()[1:]
+            elif line.startswith("totals:"):
+                return dict(zip(events, map(int, line.split()[1:])))
     sys.exit(f"bench: no totals line in {path}")
 
 
@@ -407,8 +412,14 @@ def run_counted(t: Target, scenario: str, args: argparse.Namespace, run_id: str)
         sys.exit(f"bench: expected one new callgrind dump for {t.name} {scenario}, found {dumps}")
     kept = os.path.join(args.callgrind_dir, f"{t.name}.{scenario}.callgrind")
     shutil.move(os.path.join(t.tmpdir, dumps[0]), kept)
+    totals = callgrind_totals(kept)
     row = {"target": t.name, "scenario": scenario, "requests": count, "non2xx": bad,
-           "ir": callgrind_total(kept) / count, "bytes": size / count, "dump": kept}
+           "ir": totals["Ir"] / count, "bytes": size / count, "dump": kept}
+    if args.cache_sim:
+        # First-level misses (instruction fetch, data read, data write) and mispredicted
+        # branches (conditional and indirect): the costs instruction counts do not show.
+        row["l1_misses"] = sum(totals[e] for e in ("I1mr", "D1mr", "D1mw")) / count
+        row["mispredicts"] = (totals["Bcm"] + totals["Bim"]) / count
     log(f"{t.name:>16} {scenario:>7}: {row['ir']:12,.0f} instructions/req over {count} requests  non-2xx {bad}")
     return row
 
@@ -639,11 +650,19 @@ def report_counted(rows: list[dict], targets: list[Target], args: argparse.Names
         out.append("- environment of the Flagstone targets: " + ", ".join(f"`{e}`" for e in args.env))
     out.append(f"- dumps: `{os.path.relpath(args.callgrind_dir, ROOT)}/<target>.<scenario>.callgrind` "
                "(`callgrind_annotate --inclusive=yes FILE` shows where the instructions went)")
-    out += ["", "| target | scenario | requests | non-2xx | instructions/req | bytes/resp (JSON) |",
-            "| --- | --- | ---: | ---: | ---: | ---: |"]
-    for r in rows:
-        out.append(f"| {r['target']} | {r['scenario']} | {r['requests']} | {r['non2xx']} | {fmt(r['ir'], 0)} "
-                   f"| {fmt(r['bytes'], 0)} |")
+    if args.cache_sim:
+        out += ["", "| target | scenario | requests | non-2xx | instructions/req | L1 misses/req "
+                "| mispredicted branches/req | bytes/resp (JSON) |",
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for r in rows:
+            out.append(f"| {r['target']} | {r['scenario']} | {r['requests']} | {r['non2xx']} | {fmt(r['ir'], 0)} "
+                       f"| {fmt(r['l1_misses'], 0)} | {fmt(r['mispredicts'], 0)} | {fmt(r['bytes'], 0)} |")
+    else:
+        out += ["", "| target | scenario | requests | non-2xx | instructions/req | bytes/resp (JSON) |",
+                "| --- | --- | ---: | ---: | ---: | ---: |"]
+        for r in rows:
+            out.append(f"| {r['target']} | {r['scenario']} | {r['requests']} | {r['non2xx']} | {fmt(r['ir'], 0)} "
+                       f"| {fmt(r['bytes'], 0)} |")
     baseline = args.baseline
     others = [t.name for t in targets if t.mongo and t.name != baseline]
     if baseline in {t.name for t in targets} and others:
@@ -685,12 +704,16 @@ def main() -> None:
                    help="at most this many seconds to wait for the target and database to go idle before each measurement (default 60)")
     p.add_argument("--callgrind", action="store_true",
                    help="count instructions per request under valgrind's callgrind instead of timing wrk runs")
+    p.add_argument("--cache-sim", action="store_true",
+                   help="with --callgrind, also simulate the caches and branch predictor and report first-level "
+                        "misses and mispredicted branches per request (slower)")
     p.add_argument("--requests", type=int, default=200,
                    help="requests per scenario in --callgrind mode (a tenth for login; default 200)")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for the Flagstone targets, e.g. FLAGSTONE_HTTP__COMPRESSION=false")
     p.add_argument("--out", help="where to write the Markdown report (default bench-results/realworld-<time>.md)")
     args = p.parse_args()
+    args.callgrind = args.callgrind or args.cache_sim
     args.scenario_list = [s for s in args.scenarios.split(",") if s]
     for s in args.scenario_list:
         if s not in SCENARIOS:
@@ -715,8 +738,9 @@ def main() -> None:
         os.makedirs(args.callgrind_dir, exist_ok=True)
         args.start_timeout = max(args.start_timeout, 300)
         for t in targets:
+            sim = ["--cache-sim=yes", "--branch-sim=yes"] if args.cache_sim else []
             t.argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=callgrind.out.%p",
-                      "--quiet", *t.argv]
+                      "--quiet", *sim, *t.argv]
     if not args.no_build:
         build(targets)
     meta = {"date": now.strftime("%Y-%m-%d %H:%M UTC"), "load_before": loadavg(), "hwm": {},
