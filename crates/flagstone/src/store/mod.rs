@@ -928,7 +928,7 @@ where
                 Backend::Mongo(m) => {
                     let driver = self.collection.driver(m).clone_with_type::<T>();
                     let found = mongo::Mongo::find_one(&driver, self.filter, self.options);
-                    found.await.map_err(mongo::map_error)
+                    found.await
                 }
             }
         }
@@ -947,8 +947,8 @@ where
                 Backend::Mongo(m) => {
                     let driver = self.collection.driver(m).clone_with_type::<T>();
                     let cursor = mongo::Mongo::find(&driver, self.filter, self.options);
-                    let cursor = cursor.await.map_err(mongo::map_error)?;
-                    cursor.try_collect().await.map_err(mongo::map_error)
+                    let all = cursor.await?.try_collect();
+                    all.await
                 }
             }
         }
@@ -978,10 +978,8 @@ where
             #[cfg(feature = "mongodb")]
             Backend::Mongo(m) => {
                 let driver = self.collection.driver(m).clone_with_type::<T>();
-                let cursor = mongo::Mongo::find(&driver, self.filter, self.options)
-                    .await
-                    .map_err(mongo::map_error)?;
-                Ok(cursor.map(|r| r.map_err(mongo::map_error)).boxed())
+                let cursor = mongo::Mongo::find(&driver, self.filter, self.options).await?;
+                Ok(cursor.boxed())
             }
         }
     }
@@ -1093,6 +1091,7 @@ where
         Box::pin(self.run())
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 use std::future::IntoFuture;
 
 use bson::{Bson, Document, doc};
-use futures_util::TryStreamExt;
+use futures_util::{Stream, TryFutureExt, TryStreamExt};
 use mongodb::{
     Client, Cursor, Database, IndexModel,
     error::{ErrorKind as DriverError, WriteFailure},
@@ -124,7 +124,7 @@ impl Mongo {
         coll: &'a mongodb::Collection<T>,
         filter: Document,
         options: FindOptions,
-    ) -> impl Future<Output = mongodb::error::Result<Option<T>>> + Send + 'a
+    ) -> impl Future<Output = Result<Option<T>>> + Send + 'a
     where
         T: DeserializeOwned + Send + Sync,
     {
@@ -137,18 +137,18 @@ impl Mongo {
             set.projection = options.projection;
             action = action.with_options(set);
         }
-        action.into_future()
+        action.into_future().map_err(map_error)
     }
 
-    /// The cursor of the documents matching `filter`: like [`Mongo::find_one`], the
-    /// driver's future, with the options set in one move of its builder.
+    /// The documents matching `filter`, as the driver's cursor: like [`Mongo::find_one`],
+    /// the driver's future, with the options set in one move of its builder.
     pub(crate) fn find<'a, T>(
         coll: &'a mongodb::Collection<T>,
         filter: Document,
         options: FindOptions,
-    ) -> impl Future<Output = mongodb::error::Result<Cursor<T>>> + Send + 'a
+    ) -> impl Future<Output = Result<impl Stream<Item = Result<T>> + Send + Unpin + use<T>>> + Send + 'a
     where
-        T: DeserializeOwned + Send + Sync,
+        T: DeserializeOwned + Send + Sync + Unpin,
     {
         let mut action = coll.find(filter);
         let limit = options.limit.filter(|l| *l != 0).map(|l| l.abs());
@@ -164,7 +164,10 @@ impl Mongo {
             set.projection = options.projection;
             action = action.with_options(set);
         }
-        action.into_future()
+        action
+            .into_future()
+            .map_ok(|cursor: Cursor<T>| cursor.map_err(map_error))
+            .map_err(map_error)
     }
 
     pub(crate) async fn count(&self, coll: &Coll, filter: Document) -> Result<u64> {
