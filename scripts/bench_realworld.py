@@ -650,19 +650,15 @@ def report_counted(rows: list[dict], targets: list[Target], args: argparse.Names
         out.append("- environment of the Flagstone targets: " + ", ".join(f"`{e}`" for e in args.env))
     out.append(f"- dumps: `{os.path.relpath(args.callgrind_dir, ROOT)}/<target>.<scenario>.callgrind` "
                "(`callgrind_annotate --inclusive=yes FILE` shows where the instructions went)")
+    counts = [("instructions/req", "ir")]
     if args.cache_sim:
-        out += ["", "| target | scenario | requests | non-2xx | instructions/req | L1 misses/req "
-                "| mispredicted branches/req | bytes/resp (JSON) |",
-                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for r in rows:
-            out.append(f"| {r['target']} | {r['scenario']} | {r['requests']} | {r['non2xx']} | {fmt(r['ir'], 0)} "
-                       f"| {fmt(r['l1_misses'], 0)} | {fmt(r['mispredicts'], 0)} | {fmt(r['bytes'], 0)} |")
-    else:
-        out += ["", "| target | scenario | requests | non-2xx | instructions/req | bytes/resp (JSON) |",
-                "| --- | --- | ---: | ---: | ---: | ---: |"]
-        for r in rows:
-            out.append(f"| {r['target']} | {r['scenario']} | {r['requests']} | {r['non2xx']} | {fmt(r['ir'], 0)} "
-                       f"| {fmt(r['bytes'], 0)} |")
+        counts += [("L1 misses/req", "l1_misses"), ("mispredicted branches/req", "mispredicts")]
+    counts.append(("bytes/resp (JSON)", "bytes"))
+    out += ["", "| target | scenario | requests | non-2xx | " + " | ".join(h for h, _ in counts) + " |",
+            "| --- | --- | ---: | ---: |" + " ---: |" * len(counts)]
+    for r in rows:
+        out.append(f"| {r['target']} | {r['scenario']} | {r['requests']} | {r['non2xx']} | "
+                   + " | ".join(fmt(r[key], 0) for _, key in counts) + " |")
     baseline = args.baseline
     others = [t.name for t in targets if t.mongo and t.name != baseline]
     if baseline in {t.name for t in targets} and others:
