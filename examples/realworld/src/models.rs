@@ -39,6 +39,25 @@ pub struct UserDoc {
     pub following: Vec<Id<UserDoc>>,
 }
 
+/// What `GET /api/user` shows of the caller, read with a projection: never the password
+/// hash, nor the follow list.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccountDoc {
+    /// The id.
+    #[serde(rename = "_id")]
+    pub id: Id<UserDoc>,
+    /// The username.
+    pub username: String,
+    /// The address as given.
+    pub email: String,
+    /// The biography.
+    #[serde(default)]
+    pub bio: Option<String>,
+    /// The picture.
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
 /// The public part of a user, read with a projection for author profiles.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuthorDoc {

@@ -136,7 +136,8 @@ impl Conduit {
                 .collect();
             query.insert("_id", doc! { "$in": ids });
         }
-        self.page(query, filter.limit, filter.offset, viewer).await
+        self.page(query, filter.limit, filter.offset, viewer, None)
+            .await
     }
 
     /// A page of articles by the authors `viewer` follows, newest first.
@@ -151,20 +152,24 @@ impl Conduit {
             return Ok(empty());
         }
         self.page(
-            doc! { "author": { "$in": following } },
+            doc! { "author": { "$in": following.clone() } },
             limit,
             offset,
             Some(viewer),
+            Some(following),
         )
         .await
     }
 
+    /// A page of the articles `query` matches, as `viewer` sees them; `following` is the
+    /// viewer's follow list when the caller has read it already.
     async fn page(
         &self,
         query: Document,
         limit: u64,
         offset: u64,
         viewer: Option<Id<UserDoc>>,
+        following: Option<Vec<Id<UserDoc>>>,
     ) -> Result<ArticlesEnvelope> {
         let articles = &self.0.articles;
         let page = articles
@@ -173,8 +178,14 @@ impl Conduit {
             .skip(offset)
             .limit(i64::try_from(limit).unwrap_or(i64::MAX))
             .projection(doc! { "body": 0 });
+        let following = async {
+            match following {
+                Some(following) => Ok(following),
+                None => self.following_of(viewer).await,
+            }
+        };
         let (count, docs, following) =
-            tokio::try_join!(articles.count(query), page.all(), self.following_of(viewer))?;
+            tokio::try_join!(articles.count(query), page.all(), following)?;
         let articles = self.views(docs, viewer, &following, false).await?;
         Ok(ArticlesEnvelope {
             articles,

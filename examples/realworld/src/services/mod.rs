@@ -15,7 +15,8 @@ use std::sync::Arc;
 use flagstone::{Result, auth::Auth, prelude::*, store::Document};
 
 use crate::models::{
-    ArticleDoc, AuthorDoc, CommentDoc, CounterDoc, FavoriteDoc, FollowingDoc, UserDoc, indexes,
+    AccountDoc, ArticleDoc, AuthorDoc, CommentDoc, CounterDoc, FavoriteDoc, FollowingDoc, UserDoc,
+    indexes,
 };
 
 /// The services' shared handle: the collections and the auth keys. Cheap to clone.
@@ -25,6 +26,7 @@ pub struct Conduit(Arc<Inner>);
 struct Inner {
     auth: Auth,
     users: Collection<UserDoc>,
+    accounts: Collection<AccountDoc>,
     authors: Collection<AuthorDoc>,
     following: Collection<FollowingDoc>,
     articles: Collection<ArticleDoc>,
@@ -39,6 +41,7 @@ impl Conduit {
         let users = store.collection::<UserDoc>("users");
         Self(Arc::new(Inner {
             auth,
+            accounts: users.typed(),
             authors: users.typed(),
             following: users.typed(),
             users,

@@ -10,7 +10,7 @@ use flagstone::{
 use serde::Deserialize;
 
 use super::Conduit;
-use crate::models::{User, UserDoc};
+use crate::models::{AccountDoc, User, UserDoc};
 
 /// What registration takes.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -197,11 +197,15 @@ impl Conduit {
         self.current(id, token).await
     }
 
-    /// User `id`, or 401: a valid token for a deleted account authenticates nobody.
-    pub(super) async fn user(&self, id: Id<UserDoc>) -> Result<UserDoc> {
+    /// What user `id` sees of their account, or 401: a valid token for a deleted account
+    /// authenticates nobody. Read with a projection: the password hash and the follow list
+    /// stay in the database.
+    async fn user(&self, id: Id<UserDoc>) -> Result<AccountDoc> {
         self.0
-            .users
-            .find_by_id(id)
+            .accounts
+            .find(doc! { "_id": id })
+            .projection(doc! { "username": 1, "email": 1, "bio": 1, "image": 1 })
+            .one()
             .await?
             .ok_or_else(|| Error::unauthorized("the account no longer exists"))
     }
@@ -209,7 +213,14 @@ impl Conduit {
     /// The user with a newly signed token.
     fn signed_in(&self, user: UserDoc) -> Result<User> {
         let (token, _) = self.0.auth.keys().issue(&user.id.to_string(), &[], None)?;
-        Ok(user_view(user, token))
+        let account = AccountDoc {
+            id: user.id,
+            username: user.username,
+            email: user.email,
+            bio: user.bio,
+            image: user.image,
+        };
+        Ok(user_view(account, token))
     }
 
     /// `email` and/or `username` errors for values other users hold already.
@@ -248,7 +259,7 @@ impl Conduit {
     }
 }
 
-fn user_view(user: UserDoc, token: String) -> User {
+fn user_view(user: AccountDoc, token: String) -> User {
     User {
         email: user.email,
         token,
