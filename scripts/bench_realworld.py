@@ -14,6 +14,16 @@ server's CPU time per request when its pid is known, the peak RSS sampled from
 /proc/<pid>/status while the scenario ran, and the mean response size. It prints a
 Markdown report and writes it to --out.
 
+Unpaced, wrk keeps every connection busy, so each target serves as many requests as it
+and the database can: CPU per request then also depends on throughput (a busier server
+handles more requests per wake-up), and a target the database serves a little slower
+looks dearer for it. --rate N paces wrk (a delay before each request on each connection)
+so that every target serves about N requests/s, and --rate auto picks, per scenario, half
+the slowest target's throughput in its warm-up: the like-for-like comparison. --turns K
+measures each scenario K times per target, the targets taking turns, and reports the
+mean with the spread of CPU per request; --pin runs the targets on the first CPU and wrk
+on the others, so that the load generator never competes with the target for a core.
+
 With --callgrind the targets run under valgrind's callgrind instead, and each scenario
 sends --requests requests (a tenth for login) from Python over warmed keep-alive
 connections; the counters are zeroed before and dumped after, and the report gives
@@ -44,6 +54,7 @@ import platform
 import shlex
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,12 +177,21 @@ def build(targets: list[Target]) -> None:
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
-def start(t: Target, timeout: float) -> None:
+def on_cpus(cpus: set[int] | None):
+    """A `preexec_fn` that confines the child to `cpus` before it starts (so a runtime that
+    sizes its thread pool by the CPUs it may use sees only those); None when unpinned."""
+    if not cpus:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def start(t: Target, timeout: float, cpus: set[int] | None = None) -> None:
     t.log_path = os.path.join(t.tmpdir, "server.log")
     out = open(t.log_path, "wb")
     env = dict(os.environ, **t.env)
     log(f"starting {t.name}: {shlex.join(t.argv)} on port {t.port}")
-    t.proc = subprocess.Popen(t.argv, env=env, cwd=t.tmpdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    t.proc = subprocess.Popen(t.argv, env=env, cwd=t.tmpdir, stdout=out, stderr=subprocess.STDOUT,
+                              start_new_session=True, preexec_fn=on_cpus(cpus))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if t.proc.poll() is not None:
@@ -424,6 +444,22 @@ def run_counted(t: Target, scenario: str, args: argparse.Namespace, run_id: str)
     return row
 
 
+def proc_cpu_ms(pid: int) -> float:
+    """CPU time of every thread of `pid`, in ms: the nanoseconds of each thread's
+    /proc/<pid>/task/<tid>/schedstat when the kernel keeps them, else utime + stime in
+    clock ticks (a tick is 10 ms, coarse for a short run of a slow scenario). A thread that
+    ended between two readings takes its time with it: the servers measured here keep
+    their threads."""
+    total, tasks = 0, f"/proc/{pid}/task"
+    try:
+        for tid in os.listdir(tasks):
+            with open(f"{tasks}/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total / 1e6
+    except (OSError, ValueError, IndexError):
+        return proc_cpu_ticks(pid) * 1000 / TICKS
+
+
 def proc_cpu_ticks(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -488,12 +524,23 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def wrk(t: Target, path: str, lua: str, seconds: float, args: argparse.Namespace, script_path: str) -> dict:
+def pace_lua(rate: float | None, connections: int) -> str:
+    """wrk's `delay()`: the pause before each request that makes `connections` connections
+    offer about `rate` requests/s in all (a little less, by the time each takes). Drawn
+    uniformly between none and twice the mean, so that the connections do not stay in step
+    and arrive as one burst after another."""
+    if not rate:
+        return ""
+    return f"delay = function() return math.random() * {2 * connections * 1000 / rate:.3f} end\n"
+
+
+def wrk(t: Target, path: str, lua: str, seconds: float, args: argparse.Namespace, script_path: str,
+        rate: float | None = None) -> dict:
     with open(script_path, "w") as f:
-        f.write(lua + LUA_DONE)
+        f.write(lua + pace_lua(rate, args.connections) + LUA_DONE)
     cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
            "-s", script_path, t.base + path]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, preexec_fn=args.wrk_cpus)
     for line in out.stdout.splitlines():
         if line.startswith("BENCH "):
             return json.loads(line[6:])
@@ -501,10 +548,14 @@ def wrk(t: Target, path: str, lua: str, seconds: float, args: argparse.Namespace
 
 
 def answers_promptly(t: Target) -> bool:
-    """Whether `t` answers a request that reads the database within a second."""
+    """Whether `t` answers a request that reads the database within a second: a profile,
+    one lookup by a unique index, once seeded. Not a page of articles: after the create
+    scenario there are thousands, and a count over them on a slow server would itself be
+    the load this waits out."""
+    path = "/api/profiles/" + urllib.parse.quote(t.seed["author"]["username"]) if t.seed else "/api/articles?limit=1"
     conn = http.client.HTTPConnection("127.0.0.1", t.port, timeout=1)
     try:
-        conn.request("GET", "/api/articles?limit=1")
+        conn.request("GET", path)
         return conn.getresponse().status == 200
     except OSError:
         return False
@@ -528,32 +579,42 @@ def settle(t: Target, pids: list[int], limit: float) -> float:
     return time.monotonic() - began
 
 
-def run_scenario(t: Target, scenario: str, args: argparse.Namespace, run_id: str, db_pid: int | None) -> dict:
+def warm_up(t: Target, scenario: str, args: argparse.Namespace, run_id: str) -> float:
+    """Runs `scenario` unpaced for `--warmup` seconds, unmeasured; returns its req/s."""
+    if args.warmup <= 0:
+        return 0.0
+    path, lua = scenario_script(t, scenario, run_id)
+    result = wrk(t, path, lua, args.warmup, args, os.path.join(t.tmpdir, f"{scenario}.lua"))
+    return result["requests"] / max(result["duration_us"] / 1e6, 1e-6)
+
+
+def run_scenario(t: Target, scenario: str, args: argparse.Namespace, run_id: str, db_pid: int | None,
+                 rate: float | None) -> dict:
+    """One measured wrk run of `scenario` on `t` (paced at `rate` requests/s when given),
+    after waiting for the target and the database to go idle."""
     path, lua = scenario_script(t, scenario, run_id)
     script = os.path.join(t.tmpdir, f"{scenario}.lua")
     db_pid = db_pid if t.mongo else None  # the embedded store lives in the target itself
     pids = [t.proc.pid] + ([db_pid] if db_pid else [])
-    if args.warmup > 0:
-        wrk(t, path, lua, args.warmup, args, script)
     waited = settle(t, pids, args.settle)
     if waited > 2:
         log(f"waited {waited:.1f} s for {t.name} and the database to go idle before {scenario}")
     pid = t.proc.pid
     sampler = RssSampler(pid)
     probe = HealthProbe(t) if scenario == "login" and t.has_health else None
-    cpu0 = proc_cpu_ticks(pid)
-    db0 = proc_cpu_ticks(db_pid) if db_pid else 0
+    cpu0 = proc_cpu_ms(pid)
+    db0 = proc_cpu_ms(db_pid) if db_pid else 0
     sampler.start()
     if probe:
         probe.start()
-    result = wrk(t, path, lua, args.duration, args, script)
+    result = wrk(t, path, lua, args.duration, args, script, rate)
     sampler.halt.set()
     if probe:
         probe.halt.set()
         probe.join()
     sampler.join()
-    cpu = proc_cpu_ticks(pid) - cpu0
-    db = proc_cpu_ticks(db_pid) - db0 if db_pid else None
+    cpu = proc_cpu_ms(pid) - cpu0
+    db = proc_cpu_ms(db_pid) - db0 if db_pid else None
     n = max(result["requests"], 1)
     row = {
         "target": t.name,
@@ -564,8 +625,8 @@ def run_scenario(t: Target, scenario: str, args: argparse.Namespace, run_id: str
         "p99_ms": result["p99"] / 1000,
         "non2xx": result["status"],
         "socket_errors": result["connect"] + result["read"] + result["write"] + result["timeout"],
-        "cpu_ms": cpu * 1000 / TICKS / n,
-        "db_cpu_ms": db * 1000 / TICKS / n if db is not None else None,
+        "cpu_ms": cpu / n,
+        "db_cpu_ms": db / n if db is not None else None,
         "rss_mib": sampler.peak / 1024,
         "bytes": result["bytes"] / n,
     }
@@ -577,6 +638,49 @@ def run_scenario(t: Target, scenario: str, args: argparse.Namespace, run_id: str
         f"p99 {row['p99_ms']:.2f} ms  non-2xx {row['non2xx']}  cpu {row['cpu_ms']:.3f} ms/req  "
         f"rss {row['rss_mib']:.1f} MiB")
     return row
+
+
+def combine(turns: list[dict], rate: float | None) -> dict:
+    """One target's turns at one scenario as one row: means (sums for error counts, the
+    peak for RSS and the health probe's p99), with the CPU per request of each turn kept
+    for the spread."""
+    row = dict(turns[-1])
+    if len(turns) > 1:
+        def mean(key):
+            values = [r[key] for r in turns if r.get(key) is not None]
+            return sum(values) / len(values) if values else None
+        for key in ("rps", "p50_ms", "p99_ms", "cpu_ms", "db_cpu_ms", "bytes"):
+            row[key] = mean(key)
+        for key in ("requests", "non2xx", "socket_errors", "health_samples", "health_failures"):
+            if key in row:
+                row[key] = sum(r[key] for r in turns)
+        row["rss_mib"] = max(r["rss_mib"] for r in turns)
+        if "health_p99_ms" in row:
+            row["health_p99_ms"] = max(r["health_p99_ms"] for r in turns)
+    row["cpu_turns"] = [r["cpu_ms"] for r in turns]
+    row["rate"] = rate
+    return row
+
+
+def measure(targets: list[Target], scenario: str, args: argparse.Namespace, run_id: str) -> list[dict]:
+    """Every target's row for `scenario`: warm-ups first (which also set the pace of
+    `--rate auto`), then `--turns` measured runs each, the order reversed every other turn
+    (ABBA) so that a drift in the machine or the database is shared out evenly."""
+    warm = {t.name: warm_up(t, scenario, args, run_id) for t in targets}
+    rate = args.rate
+    if rate == "auto":
+        rate = 0.5 * min(warm.values()) if min(warm.values(), default=0) > 0 else None
+    if rate:
+        log(f"{scenario}: pacing every target at {rate:.0f} req/s")
+    turns: dict[str, list[dict]] = {t.name: [] for t in targets}
+    for k in range(args.turns):
+        for t in targets if k % 2 == 0 else targets[::-1]:
+            turns[t.name].append(run_scenario(t, scenario, args, run_id, args.db_pid, rate))
+    return [combine(turns[t.name], rate) for t in targets]
+
+
+def spread(values: list[float]) -> str:
+    return f" ({min(values):.3f}–{max(values):.3f})" if len(values) > 1 else ""
 
 
 # --- report --------------------------------------------------------------------------------
@@ -601,6 +705,17 @@ def report(rows: list[dict], targets: list[Target], args: argparse.Namespace, me
     out.append(f"- machine: {meta['machine']}; load average before {meta['load_before']}, after {meta['load_after']}")
     out.append(f"- wrk: {args.threads} threads, {args.connections} connections, {args.duration:g} s per scenario "
                f"after a {args.warmup:g} s warm-up; loopback")
+    if args.rate:
+        how = "half the slowest target's warm-up throughput" if args.rate == "auto" else "a fixed rate"
+        rates = {r["scenario"]: r["rate"] for r in rows if r.get("rate")}
+        paces = ", ".join(f"{s} {rates[s]:.0f}" for s in args.scenario_list if s in rates)
+        out.append(f"- paced ({how}): every target offered the same load, in req/s: {paces}")
+    if args.turns > 1:
+        out.append(f"- {args.turns} measured turns per scenario and target, the targets taking turns (ABBA); "
+                   "figures are means, CPU ms/req also gives the range over the turns")
+    if args.pin:
+        out.append(f"- pinned: targets on CPU {args.pin_desc['targets']}, wrk on CPUs {args.pin_desc['wrk']} "
+                   "(the database server where the scheduler puts it)")
     out.append(f"- data: 2 users (one following the other), {args.articles} articles with 3 tags and "
                f"{args.comments} comments each; MongoDB-compatible server {meta['mongodb']}")
     out.append(f"- targets: " + "; ".join(f"`{t.name}` = `{shlex.join(t.argv)}`" for t in targets))
@@ -609,7 +724,8 @@ def report(rows: list[dict], targets: list[Target], args: argparse.Namespace, me
     out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         out.append(f"| {r['target']} | {r['scenario']} | {fmt(r['rps'], 0)} | {fmt(r['p50_ms'])} | {fmt(r['p99_ms'])} "
-                   f"| {r['non2xx']} | {r['socket_errors']} | {fmt(r['cpu_ms'], 3)} | {fmt(r['db_cpu_ms'], 3)} "
+                   f"| {r['non2xx']} | {r['socket_errors']} | {fmt(r['cpu_ms'], 3)}{spread(r.get('cpu_turns', []))} "
+                   f"| {fmt(r['db_cpu_ms'], 3)} "
                    f"| {fmt(r['rss_mib'], 1)} | {fmt(r['bytes'], 0)} |")
     probes = [r for r in rows if "health_p99_ms" in r]
     if probes:
@@ -625,15 +741,18 @@ def report(rows: list[dict], targets: list[Target], args: argparse.Namespace, me
         by = {(r["target"], r["scenario"]): r for r in rows}
         out += ["", f"Ratios target / `{baseline}` (same run, same database server; above 1 means more "
                 "for req/s and more cost for the others):", "",
-                "| target | scenario | req/s | p50 | p99 | CPU/req | DB CPU/req | peak RSS |",
-                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                "| target | scenario | req/s | p50 | p99 | CPU/req | per turn: median (range) | DB CPU/req | peak RSS |",
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for name in others:
             for s in args.scenario_list:
                 a, b = by.get((name, s)), by.get((baseline, s))
                 if not a or not b:
                     continue
+                paired = [x / y for x, y in zip(a.get("cpu_turns", []), b.get("cpu_turns", [])) if y]
+                per_turn = (f"{statistics.median(paired):.2f} ({min(paired):.2f}–{max(paired):.2f})"
+                            if len(paired) > 1 else "–")
                 out.append(f"| {name} | {s} | {ratio(a['rps'], b['rps'])} | {ratio(a['p50_ms'], b['p50_ms'])} "
-                           f"| {ratio(a['p99_ms'], b['p99_ms'])} | {ratio(a['cpu_ms'], b['cpu_ms'])} "
+                           f"| {ratio(a['p99_ms'], b['p99_ms'])} | {ratio(a['cpu_ms'], b['cpu_ms'])} | {per_turn} "
                            f"| {ratio(a['db_cpu_ms'], b['db_cpu_ms'])} | {ratio(a['rss_mib'], b['rss_mib'])} |")
     return "\n".join(out) + "\n"
 
@@ -707,6 +826,11 @@ def main() -> None:
                    help="requests per scenario in --callgrind mode (a tenth for login; default 200)")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for the Flagstone targets, e.g. FLAGSTONE_HTTP__COMPRESSION=false")
+    p.add_argument("--rate", help="pace wrk so that every target serves about N requests/s (a number), or `auto`: "
+                                  "half the slowest target's warm-up throughput, per scenario (default: unpaced)")
+    p.add_argument("--turns", type=int, default=1,
+                   help="measured runs per scenario and target, the targets taking turns (default 1)")
+    p.add_argument("--pin", action="store_true", help="run the targets on the first CPU and wrk on the others (Linux)")
     p.add_argument("--out", help="where to write the Markdown report (default bench-results/realworld-<time>.md)")
     args = p.parse_args()
     args.callgrind = args.callgrind or args.cache_sim
@@ -716,6 +840,23 @@ def main() -> None:
             sys.exit(f"bench: unknown scenario {s!r}")
     if not shutil.which("wrk"):
         sys.exit("bench: wrk is not installed (apt-get install wrk)")
+    if args.rate not in (None, "auto"):
+        try:
+            args.rate = float(args.rate)
+        except ValueError:
+            sys.exit(f"bench: --rate wants a number of requests/s or `auto`, got {args.rate!r}")
+        if args.rate <= 0:
+            sys.exit("bench: --rate must be above 0")
+    if args.turns < 1:
+        sys.exit("bench: --turns must be 1 or more")
+    args.wrk_cpus, target_cpus = None, None
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            sys.exit("bench: --pin needs at least two CPUs")
+        target_cpus, wrk_cpus = {cpus[0]}, set(cpus[1:])
+        args.wrk_cpus = on_cpus(wrk_cpus)
+        args.pin_desc = {"targets": str(cpus[0]), "wrk": ",".join(map(str, cpus[1:]))}
 
     now = dt.datetime.now(dt.timezone.utc)
     run_id = now.strftime("%Y%m%d%H%M%S")
@@ -745,16 +886,15 @@ def main() -> None:
     rows: list[dict] = []
     try:
         for t in targets:
-            start(t, args.start_timeout)
+            start(t, args.start_timeout, target_cpus)
             began = time.monotonic()
             seed(t, args.articles, args.comments, run_id)
             log(f"seeded {t.name} in {time.monotonic() - began:.1f} s")
         for scenario in args.scenario_list:
-            for t in targets:
-                if args.callgrind:
-                    rows.append(run_counted(t, scenario, args, run_id))
-                else:
-                    rows.append(run_scenario(t, scenario, args, run_id, args.db_pid))
+            if args.callgrind:
+                rows.extend(run_counted(t, scenario, args, run_id) for t in targets)
+            else:
+                rows.extend(measure(targets, scenario, args, run_id))
         for t in targets:
             meta["hwm"][t.name] = proc_status_kib(t.proc.pid, "VmHWM")
     finally:
