@@ -58,6 +58,18 @@ pub struct AccountDoc {
     pub image: Option<String>,
 }
 
+impl From<UserDoc> for AccountDoc {
+    fn from(user: UserDoc) -> Self {
+        Self {
+            id: user.id,
+            username: user.username,
+            email: user.email,
+            bio: user.bio,
+            image: user.image,
+        }
+    }
+}
+
 /// The public part of a user, read with a projection for author profiles.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuthorDoc {

@@ -213,14 +213,7 @@ impl Conduit {
     /// The user with a newly signed token.
     fn signed_in(&self, user: UserDoc) -> Result<User> {
         let (token, _) = self.0.auth.keys().issue(&user.id.to_string(), &[], None)?;
-        let account = AccountDoc {
-            id: user.id,
-            username: user.username,
-            email: user.email,
-            bio: user.bio,
-            image: user.image,
-        };
-        Ok(user_view(account, token))
+        Ok(user_view(user.into(), token))
     }
 
     /// `email` and/or `username` errors for values other users hold already.
