@@ -450,14 +450,16 @@ def proc_cpu_ms(pid: int) -> float:
     clock ticks (a tick is 10 ms, coarse for a short run of a slow scenario). A thread that
     ended between two readings takes its time with it: the servers measured here keep
     their threads."""
+    if not os.path.exists(f"/proc/{pid}/schedstat"):
+        return proc_cpu_ticks(pid) * 1000 / TICKS
     total, tasks = 0, f"/proc/{pid}/task"
-    try:
-        for tid in os.listdir(tasks):
+    for tid in os.listdir(tasks):
+        try:
             with open(f"{tasks}/{tid}/schedstat") as f:
                 total += int(f.read().split()[0])
-        return total / 1e6
-    except (OSError, ValueError, IndexError):
-        return proc_cpu_ticks(pid) * 1000 / TICKS
+        except FileNotFoundError:
+            pass  # the thread ended after the listing
+    return total / 1e6
 
 
 def proc_cpu_ticks(pid: int) -> int:
@@ -849,6 +851,10 @@ def main() -> None:
             sys.exit("bench: --rate must be above 0")
     if args.turns < 1:
         sys.exit("bench: --turns must be 1 or more")
+    if args.rate == "auto" and args.warmup <= 0:
+        sys.exit("bench: --rate auto takes its pace from the warm-up; give --warmup a positive duration")
+    if args.callgrind and (args.rate or args.turns > 1):
+        sys.exit("bench: --rate and --turns pace and repeat timed runs; --callgrind counts instructions instead")
     args.wrk_cpus, target_cpus = None, None
     if args.pin:
         cpus = sorted(os.sched_getaffinity(0))
